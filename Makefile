@@ -1,0 +1,46 @@
+# The project's interface: CI runs the same targets a person runs.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Node 22 from node_modules first: the CDK CLI and jsii (behind aws-cdk-lib) both run on it, so Node 20's
+# end-of-life banner never shows.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: setup synth test unit integration lint bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	cdk synth --quiet
+
+lint: setup
+	ruff check .
+	ruff format --check .
+	mypy
+
+test: setup lint
+	$(PY) -m pytest
+
+unit: setup
+	$(PY) -m pytest -m "not integration and not cli"
+
+integration: setup
+	$(PY) -m pytest -m integration
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -1,0 +1,5 @@
+"""Keep the data retention of Amazon Chime SDK media pipeline Kinesis Video Stream pools at a declared value."""
+
+from kvs_pool_retention.retention import KinesisVideoStreamPoolRetention
+
+__all__ = ["KinesisVideoStreamPoolRetention"]

@@ -1,0 +1,36 @@
+"""The Lambda asset: the handler modules and crhelper, staged once per process, without Docker or network.
+
+Only what runs is staged (no `__init__.py`, tests, `__pycache__` or dist-info), and nothing that differs
+by machine or install, so two synths of the same sources give the same asset hash.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+HANDLER_PACKAGE = "kvs_pool_retention.handler"
+BUNDLED_PACKAGES = ("crhelper",)
+
+
+@functools.cache
+def handler_asset_path() -> str:
+    staging = Path(tempfile.mkdtemp(prefix="kvs-pool-retention-asset-"))
+    # CDK copies the folder into the cloud assembly when the app synthesizes, before the process exits.
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    _copy_modules(resources.files(HANDLER_PACKAGE), staging, skip={"__init__.py"})
+    for package in BUNDLED_PACKAGES:
+        _copy_modules(resources.files(package), staging / package, skip=set())
+    return str(staging)
+
+
+def _copy_modules(source: Traversable, target: Path, skip: set[str]) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for item in sorted(source.iterdir(), key=lambda entry: entry.name):
+        if item.is_file() and item.name.endswith(".py") and item.name not in skip:
+            (target / item.name).write_bytes(item.read_bytes())

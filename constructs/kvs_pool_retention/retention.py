@@ -1,0 +1,101 @@
+"""The construct users declare: one pool, one retention."""
+
+from __future__ import annotations
+
+from aws_cdk import CustomResource, Duration, Token
+from constructs import Construct
+
+from kvs_pool_retention.handler.retention_rules import (
+    PoolIdentity,
+    parse_pool_identifier,
+    parse_retention_hours,
+)
+from kvs_pool_retention.provider import RetentionProvider
+
+RESOURCE_TYPE = "Custom::KinesisVideoStreamPoolRetention"
+# CloudFormation's default is an hour; the handler answers within its 10-minute timeout, so waiting
+# longer than this only delays a failure.
+SERVICE_TIMEOUT = Duration.minutes(15)
+
+
+class KinesisVideoStreamPoolRetention(Construct):
+    """Keeps an existing Kinesis Video Stream pool's data retention at `data_retention`.
+
+    The resource does not own the pool: deleting it leaves the pool and its retention as they are.
+    Every instance in a stack shares one handler function, whose role may read and update only the
+    declared pools.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pool_identifier: str,
+        data_retention: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        pool = self._check_pool_identifier(pool_identifier)
+        hours = self._check_data_retention(data_retention)
+
+        provider = RetentionProvider.of(self)
+        provider.grant(pool_identifier, pool)
+        self.function = provider.function
+        self.custom_resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.function.function_arn,
+            resource_type=RESOURCE_TYPE,
+            properties={"PoolIdentifier": pool_identifier, "DataRetentionInHours": hours},
+            service_timeout=SERVICE_TIMEOUT,
+        )
+        self.custom_resource.node.add_dependency(provider.pool_access)
+
+    @property
+    def pool_arn(self) -> str:
+        return self.custom_resource.get_att_string("PoolArn")
+
+    @property
+    def pool_status(self) -> str:
+        """The pool's status once the retention is applied: ACTIVE."""
+        return self.custom_resource.get_att_string("PoolStatus")
+
+    @property
+    def pool_id(self) -> str:
+        return self.custom_resource.get_att_string("PoolId")
+
+    @property
+    def pool_name(self) -> str:
+        return self.custom_resource.get_att_string("PoolName")
+
+    @property
+    def pool_size(self) -> str:
+        """The number of streams in the pool, as a string token."""
+        return self.custom_resource.get_att_string("PoolSize")
+
+    @property
+    def data_retention_in_hours(self) -> str:
+        """The retention the pool has after deployment, as a string token."""
+        return self.custom_resource.get_att_string("DataRetentionInHours")
+
+    @staticmethod
+    def _check_pool_identifier(value: str) -> PoolIdentity | None:
+        if Token.is_unresolved(value):
+            return None
+        try:
+            return parse_pool_identifier(value)
+        except ValueError as error:
+            raise ValueError(f"pool_identifier {error}") from None
+
+    @staticmethod
+    def _check_data_retention(value: Duration) -> int | float:
+        if value.is_unresolved():
+            return value.to_hours()
+        hours = float(value.to_hours(integral=False))
+        try:
+            return parse_retention_hours(int(hours) if hours.is_integer() else str(hours))
+        except ValueError:
+            raise ValueError(
+                f"data_retention must be whole hours from 1 to 87600 (Duration.hours(n)); "
+                f"got {value.to_human_string()}"
+            ) from None

@@ -1,0 +1,130 @@
+"""Lambda entry point (`index.handler`): the crhelper layer over `pool_retention`.
+
+Turns CloudFormation's string properties into a RetentionRequest, the settled pool into response Data,
+and every error into a FAILED response whose Reason says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from cfn_response import CloudFormationResource
+from pool_retention import Deadline, InvalidRequest, PoolRetention, RetentionError, RetentionRequest
+from retention_rules import IDENTIFIER_FORM, RETENTION_RANGE, parse_pool_identifier, parse_retention_hours
+
+if TYPE_CHECKING:
+    from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
+
+logger = logging.getLogger(__name__)
+
+# Time kept back from waiting so that this handler, not crhelper's "Execution timed out" timer, answers:
+# one more read (connect and read timeouts below) plus a response delivery with its retries.
+RESPONSE_MARGIN_SECONDS = 25.0
+CLIENT_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=8,
+    # One retry mechanism: PoolRetention's, since botocore's modern modes skip ThrottledClientException.
+    retries={"mode": "standard", "total_max_attempts": 1},
+)
+PROPERTIES = {"PoolIdentifier": IDENTIFIER_FORM, "DataRetentionInHours": RETENTION_RANGE}
+FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
+
+helper = CloudFormationResource(log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    helper(event, context)
+
+
+@functools.cache
+def client_for(region: str | None) -> ChimeSDKMediaPipelinesClient:
+    """One client per region, kept across invocations of a warm function."""
+    return boto3.client(
+        "chime-sdk-media-pipelines",
+        region_name=region or os.environ.get("AWS_REGION"),
+        config=CLIENT_CONFIG,
+    )
+
+
+def parse_request(properties: dict[str, Any]) -> RetentionRequest:
+    unknown = sorted(set(properties) - {*PROPERTIES, *FRAMEWORK_PROPERTIES})
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}: "
+            f"this resource takes only {' and '.join(PROPERTIES)}."
+        )
+    values = {}
+    for name, form in PROPERTIES.items():
+        value = properties.get(name)
+        if value is None or str(value).strip() == "":
+            raise InvalidRequest(f"{name} is missing: set it to {form}.")
+        values[name] = value
+    try:
+        identifier = str(values["PoolIdentifier"]).strip()
+        parse_pool_identifier(identifier)
+    except ValueError as error:
+        raise InvalidRequest(f"PoolIdentifier {error}.") from None
+    try:
+        hours = parse_retention_hours(values["DataRetentionInHours"])
+    except ValueError as error:
+        raise InvalidRequest(f"DataRetentionInHours {error}.") from None
+    return RetentionRequest(pool_identifier=identifier, data_retention_in_hours=hours)
+
+
+def response_data(pool: dict[str, Any]) -> dict[str, str | int]:
+    """The attributes the construct exposes, as plain JSON (crhelper cannot serialize datetimes)."""
+    stream = pool.get("StreamConfiguration", {})
+    return {
+        "PoolArn": pool["PoolArn"],
+        "PoolStatus": pool["PoolStatus"],
+        "PoolId": pool.get("PoolId", ""),
+        "PoolName": pool.get("PoolName", ""),
+        "PoolSize": int(pool.get("PoolSize", 0)),
+        "Region": stream.get("Region", ""),
+        "DataRetentionInHours": int(stream["DataRetentionInHours"]),
+        "CreatedTimestamp": _iso(pool.get("CreatedTimestamp")),
+        "UpdatedTimestamp": _iso(pool.get("UpdatedTimestamp")),
+    }
+
+
+def _iso(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value or "")
+
+
+@helper.create
+@helper.update
+def apply_retention(event: dict[str, Any], context: Any) -> str:
+    """Create and Update alike: bring the declared pool to the declared retention; its ARN is the id."""
+    try:
+        request = parse_request(event.get("ResourceProperties") or {})
+        region = parse_pool_identifier(request.pool_identifier).region
+        logger.info(
+            "%s: pool %s to %s h", event["RequestType"], request.pool_identifier, request.data_retention_in_hours
+        )
+        seconds = context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS
+        retention = PoolRetention(client_for(region), Deadline(seconds))
+        pool = retention.apply(request)
+        helper.Data.update(response_data(pool))
+        return str(pool["PoolArn"])
+    except RetentionError:
+        raise
+    except Exception as error:
+        logger.exception("unexpected failure")
+        raise RetentionError(
+            f"Unexpected {type(error).__name__} in the handler: {error}. "
+            "The function's log group has the details."
+        ) from error
+
+
+@helper.delete
+def release(event: dict[str, Any], context: Any) -> str:
+    """The resource never owned the pool: deleting it leaves the pool and its retention as they are."""
+    physical_id = str(event.get("PhysicalResourceId", ""))
+    logger.info("Delete: leaving pool %s as it is", physical_id)
+    return physical_id

@@ -1,0 +1,249 @@
+"""Keep one Kinesis Video Stream pool's data retention at a declared value.
+
+The pure core of the handler: it takes a client and plain values and returns plain data. It knows nothing
+of CloudFormation; `index.py` turns its results and errors into responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
+
+logger = logging.getLogger(__name__)
+
+GET_ACTION = "chime:GetMediaPipelineKinesisVideoStreamPool"
+UPDATE_ACTION = "chime:UpdateMediaPipelineKinesisVideoStreamPool"
+
+BUSY_STATUSES = frozenset({"CREATING", "UPDATING"})
+
+T = TypeVar("T")
+
+
+class RetentionError(Exception):
+    """A failure whose message is fit to show a person as the CloudFormation Reason."""
+
+
+class InvalidRequest(RetentionError):
+    """The declared identifier or retention cannot be applied as given."""
+
+
+class PoolNotFound(RetentionError):
+    pass
+
+
+class AccessDenied(RetentionError):
+    pass
+
+
+class PoolFailed(RetentionError):
+    """The pool is, or ended, in status FAILED or DELETING."""
+
+
+class PoolNotSettled(RetentionError):
+    """The pool stayed busy past the time this invocation had."""
+
+
+class ServiceError(RetentionError):
+    """The API kept failing or answered with an error this handler has no remedy for."""
+
+
+@dataclass(frozen=True)
+class RetentionRequest:
+    pool_identifier: str
+    data_retention_in_hours: int
+
+
+@dataclass
+class Deadline:
+    """The time an operation may still use, on an injectable clock."""
+
+    seconds: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _end: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._end = self.clock() + self.seconds
+
+    def remaining(self) -> float:
+        return self._end - self.clock()
+
+
+@dataclass(frozen=True)
+class PollingSchedule:
+    """Delays between reads while a pool is busy.
+
+    Starts sub-second because small pools settle in a few seconds, then backs off to `cap` so a long
+    transition costs about one read every `cap` seconds and its end is noticed within `cap`.
+    """
+
+    first: float = 0.5
+    factor: float = 2.0
+    cap: float = 3.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.cap)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff with full jitter for throttling and server-side faults.
+
+    botocore's standard and adaptive modes do not treat ThrottledClientException as throttling, so the
+    client is built with retries off and this policy is the one retry mechanism for every call.
+    """
+
+    attempts: int = 6
+    base: float = 0.25
+    cap: float = 4.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap, self.base * 2**attempt))  # noqa: S311 - jitter, not crypto
+
+
+RETRYABLE_CODES = frozenset({"ThrottledClientException", "ServiceFailureException", "ServiceUnavailableException"})
+
+
+@dataclass
+class PoolRetention:
+    """Reads and updates one pool through `client`, within `deadline`."""
+
+    client: ChimeSDKMediaPipelinesClient
+    deadline: Deadline
+    polling: PollingSchedule = field(default_factory=PollingSchedule)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    reads: int = 0
+
+    @property
+    def region(self) -> str:
+        return str(self.client.meta.region_name)
+
+    def apply(self, request: RetentionRequest) -> dict[str, Any]:
+        """Bring the pool to the requested retention and return its settled configuration."""
+        identifier = request.pool_identifier
+        wanted = request.data_retention_in_hours
+        pool = self.wait_until_settled(identifier)
+        current = pool["StreamConfiguration"]["DataRetentionInHours"]
+        if current == wanted:
+            logger.info("pool %s: retention already %s h, no update", identifier, wanted)
+            return pool
+        logger.info("pool %s: retention %s h -> %s h", identifier, current, wanted)
+        self.update(identifier, wanted)
+        return self.wait_until_settled(identifier)
+
+    def update(self, identifier: str, hours: int) -> None:
+        while True:
+            try:
+                self._call(
+                    "update",
+                    identifier,
+                    lambda: self.client.update_media_pipeline_kinesis_video_stream_pool(
+                        Identifier=identifier, StreamConfiguration={"DataRetentionInHours": hours}
+                    ),
+                )
+                return
+            except ClientError as error:
+                if _code(error) != "ConflictException":
+                    raise _translate(error, identifier, UPDATE_ACTION, self.region) from None
+                # The pool is busy with another change: let it settle, then apply ours on top.
+                logger.info("pool %s: busy (ConflictException), waiting before updating", identifier)
+                self._pause(self.polling.cap, identifier, "busy with another change")
+                self.wait_until_settled(identifier)
+
+    def wait_until_settled(self, identifier: str) -> dict[str, Any]:
+        """Read the pool until it is neither CREATING nor UPDATING; fail on FAILED or DELETING."""
+        started = self.deadline.clock()
+        delays = self.polling.delays()
+        while True:
+            pool = self.describe(identifier)
+            status = pool["PoolStatus"]
+            if status == "ACTIVE":
+                waited = self.deadline.clock() - started
+                if waited > 0:
+                    logger.info("pool %s: ACTIVE after %.1f s (%d reads)", identifier, waited, self.reads)
+                return pool
+            if status not in BUSY_STATUSES:
+                raise PoolFailed(
+                    f"Pool {identifier} is {status}: its retention cannot be managed. "
+                    "Check the pool in the Amazon Chime SDK console or recreate it, then redeploy."
+                )
+            self._pause(next(delays), identifier, f"still {status}")
+
+    def describe(self, identifier: str) -> dict[str, Any]:
+        try:
+            answer = self._call(
+                "read",
+                identifier,
+                lambda: self.client.get_media_pipeline_kinesis_video_stream_pool(Identifier=identifier),
+            )
+        except ClientError as error:
+            raise _translate(error, identifier, GET_ACTION, self.region) from None
+        self.reads += 1
+        return dict(answer["KinesisVideoStreamPoolConfiguration"])
+
+    def _call(self, verb: str, identifier: str, call: Callable[[], T]) -> T:
+        """Run one API call, retrying throttling, 5xx and connection faults with jittered backoff."""
+        for attempt in range(self.retry.attempts):
+            try:
+                return call()
+            except ClientError as error:
+                if _code(error) not in RETRYABLE_CODES and _status(error) < 500:
+                    raise
+                fault = _code(error) or f"HTTP {_status(error)}"
+            except (ConnectionError, HTTPClientError) as error:
+                fault = type(error).__name__
+            if attempt + 1 == self.retry.attempts:
+                break
+            delay = self.retry.delay(attempt)
+            logger.info("pool %s: %s failed with %s, retrying in %.2f s", identifier, verb, fault, delay)
+            self._pause(delay, identifier, f"retrying a {verb} after {fault}")
+        raise ServiceError(
+            f"Could not {verb} pool {identifier}: the service kept answering {fault} "
+            f"after {self.retry.attempts} attempts. Retry the deployment later."
+        )
+
+    def _pause(self, seconds: float, identifier: str, why: str) -> None:
+        if self.deadline.remaining() < seconds:
+            raise PoolNotSettled(
+                f"Pool {identifier} was {why} when this deployment ran out of time. "
+                "Wait until the pool is ACTIVE, then retry the deployment."
+            )
+        self.deadline.sleep(seconds)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def _translate(error: ClientError, identifier: str, action: str, region: str) -> RetentionError:
+    code = _code(error)
+    message = error.response.get("Error", {}).get("Message", "") or code
+    if code == "NotFoundException":
+        return PoolNotFound(
+            f"Pool {identifier} was not found in region {region}: check the pool name or ARN, and that "
+            f"the pool exists in that region ({message})."
+        )
+    if code in {"ForbiddenException", "UnauthorizedClientException", "AccessDeniedException"}:
+        return AccessDenied(
+            f"Access denied to {action} on pool {identifier}: grant the handler's role that action "
+            f"on the pool's ARN ({message})."
+        )
+    if code == "BadRequestException":
+        return InvalidRequest(f"The service rejected the request for pool {identifier}: {message}.")
+    return ServiceError(f"The service failed a request for pool {identifier}: {code}: {message}.")
