@@ -1,0 +1,76 @@
+"""Fakes of what AWS hands the handler: Lambda's context, CloudFormation's events, the API's pool shape."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+POOL_NAME = "meeting-audio"
+POOL_ARN = f"arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/{POOL_NAME}"
+
+
+@dataclass
+class LambdaContext:
+    """What the handler uses of Lambda's context; the remaining time counts down for real."""
+
+    budget_seconds: float = 600.0
+    function_name: str = "kvs-pool-retention-handler"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+    _end: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._end = time.monotonic() + self.budget_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._end - time.monotonic()) * 1000))
+
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def cloudformation_event(request_type: str, properties: dict[str, str] | None = None, **extra: object) -> dict:
+    """A custom resource event as CloudFormation sends it: every property value a string."""
+    event: dict = {
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:handler",
+        "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+        "arn%3Aaws%3Acloudformation?X-Amz-Signature=SECRET-SIGNATURE",
+        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/1b2c3d4e",
+        "RequestId": "unique-request-id",
+        "LogicalResourceId": "Pool0B9733A61",
+        "ResourceType": "Custom::KinesisVideoStreamPoolRetention",
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:handler",
+            "ServiceTimeout": "900",
+            **(properties if properties is not None else {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48"}),
+        },
+    }
+    event.update(extra)
+    return event
+
+
+def pool_configuration(hours: int = 24, status: str = "ACTIVE", name: str = POOL_NAME) -> dict:
+    return {
+        "PoolArn": POOL_ARN.replace(POOL_NAME, name),
+        "PoolName": name,
+        "PoolId": "7f3c2a1b-0000-4000-8000-000000000001",
+        "PoolStatus": status,
+        "PoolSize": 20,
+        "StreamConfiguration": {"Region": "us-east-1", "DataRetentionInHours": hours},
+        "CreatedTimestamp": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "UpdatedTimestamp": datetime(2026, 11, 27, 8, 0, 0, tzinfo=timezone.utc),
+    }

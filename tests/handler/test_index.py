@@ -1,0 +1,207 @@
+"""The crhelper layer: what CloudFormation receives for each event, with the API stubbed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+
+import boto3
+import cfn_response
+import index
+import pytest
+from botocore.stub import Stubber
+
+from tests.fakes import POOL_ARN, POOL_NAME, cloudformation_event, pool_configuration
+
+GET = "get_media_pipeline_kinesis_video_stream_pool"
+UPDATE = "update_media_pipeline_kinesis_video_stream_pool"
+
+
+@pytest.fixture
+def responses(monkeypatch) -> list[dict]:
+    """Every response body the handler sends, as CloudFormation would parse it."""
+    sent: list[dict] = []
+
+    def record(url: str, body: dict, ssl_verify: object = None) -> bool:
+        sent.append(json.loads(cfn_response.encode_body(body)))
+        return True
+
+    monkeypatch.setattr(cfn_response, "deliver", record)
+    return sent
+
+
+@pytest.fixture
+def stubber(monkeypatch) -> Iterator[Stubber]:
+    client = boto3.client("chime-sdk-media-pipelines", region_name="us-east-1")
+    regions: list[str | None] = []
+
+    def client_for(region: str | None):
+        regions.append(region)
+        return client
+
+    monkeypatch.setattr(index, "client_for", client_for)
+    with Stubber(client) as stub:
+        stub.regions = regions  # type: ignore[attr-defined]
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def expect_get(stubber: Stubber, hours: int, identifier: str = POOL_NAME, name: str = POOL_NAME) -> None:
+    stubber.add_response(
+        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, name=name)}, {"Identifier": identifier}
+    )
+
+
+def run(event: dict, context) -> dict:
+    index.handler(event, context)
+    return event
+
+
+def only(responses: list[dict]) -> dict:
+    assert len(responses) == 1, responses
+    return responses[0]
+
+
+def test_create_reports_the_pool_with_its_arn_as_physical_id(responses, stubber, lambda_context):
+    expect_get(stubber, 24)
+    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
+    expect_get(stubber, 48)
+
+    run(cloudformation_event("Create"), lambda_context)
+
+    body = only(responses)
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["PhysicalResourceId"] == POOL_ARN
+    assert body["Data"] == {
+        "PoolArn": POOL_ARN,
+        "PoolStatus": "ACTIVE",
+        "PoolId": "7f3c2a1b-0000-4000-8000-000000000001",
+        "PoolName": POOL_NAME,
+        "PoolSize": 20,
+        "Region": "us-east-1",
+        "DataRetentionInHours": 48,
+        "CreatedTimestamp": "2026-01-02T03:04:05+00:00",
+        "UpdatedTimestamp": "2026-11-27T08:00:00+00:00",
+    }
+
+
+def test_update_with_unchanged_retention_only_reads_the_pool(responses, stubber, lambda_context):
+    expect_get(stubber, 48)
+
+    run(cloudformation_event("Update", PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_identifier_change_returns_the_new_pool_arn_as_physical_id(responses, stubber, lambda_context):
+    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
+    event = cloudformation_event(
+        "Update",
+        {"PoolIdentifier": "other-pool", "DataRetentionInHours": "48"},
+        PhysicalResourceId=POOL_ARN,
+        OldResourceProperties={"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48"},
+    )
+
+    run(event, lambda_context)
+
+    assert only(responses)["PhysicalResourceId"] == POOL_ARN.replace(POOL_NAME, "other-pool")
+
+
+def test_rollback_with_invalid_old_properties_succeeds(responses, stubber, lambda_context):
+    expect_get(stubber, 48)
+    event = cloudformation_event(
+        "Update",
+        PhysicalResourceId=POOL_ARN,
+        OldResourceProperties={"PoolIdentifier": "not a pool!", "DataRetentionInHours": "0"},
+    )
+
+    run(event, lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_a_pool_arn_is_read_through_its_own_region(responses, stubber, lambda_context):
+    arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
+    expect_get(stubber, 48, identifier=arn)
+
+    run(cloudformation_event("Create", {"PoolIdentifier": arn, "DataRetentionInHours": "48"}), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+    assert stubber.regions == ["eu-central-1"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "physical_id", [POOL_ARN, "Retention_Pool0B9733A61_ABCDEFGH", ""], ids=["pool-arn", "failed-create-id", "empty"]
+)
+def test_delete_answers_at_once_without_calling_the_api(responses, stubber, lambda_context, physical_id):
+    started = time.monotonic()
+
+    run(cloudformation_event("Delete", PhysicalResourceId=physical_id), lambda_context)
+
+    body = only(responses)
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == physical_id or physical_id == ""
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ({"DataRetentionInHours": "48"}, "PoolIdentifier is missing: set it to a pool name"),
+        ({"PoolIdentifier": POOL_NAME}, "DataRetentionInHours is missing: set it to whole hours from 1 to 87600"),
+        ({"PoolIdentifier": " ", "DataRetentionInHours": "48"}, "PoolIdentifier is missing"),
+        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "0"}, "DataRetentionInHours must be whole hours from 1 to 87600; got '0'"),
+        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "4.5"}, "DataRetentionInHours must be whole hours from 1 to 87600; got '4.5'"),
+        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "87601"}, "got '87601'"),
+        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "two days"}, "got 'two days'"),
+        ({"PoolIdentifier": "my pool", "DataRetentionInHours": "48"}, "PoolIdentifier must be a pool name (1-128 characters"),
+        ({"PoolIdentifier": "arn:aws:s3:::bucket", "DataRetentionInHours": "48"}, "got 'arn:aws:s3:::bucket'"),
+        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "Retention": "1"}, "Unknown property Retention: this resource takes only PoolIdentifier and DataRetentionInHours"),
+    ],
+)
+def test_bad_properties_fail_with_a_reason_naming_the_property(responses, stubber, lambda_context, properties, reason):
+    run(cloudformation_event("Create", properties), lambda_context)
+
+    body = only(responses)
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(reason) or reason in body["Reason"]
+    assert body["PhysicalResourceId"]  # CloudFormation needs one to send the Delete that follows
+
+
+def test_an_unexpected_error_is_reported_without_a_traceback(responses, monkeypatch, lambda_context):
+    def broken(region):
+        raise KeyError("Endpoint")
+
+    monkeypatch.setattr(index, "client_for", broken)
+
+    run(cloudformation_event("Create"), lambda_context)
+
+    reason = only(responses)["Reason"]
+    assert reason.startswith("Unexpected KeyError in the handler: 'Endpoint'.")
+    assert "Traceback" not in reason
+
+
+def test_a_long_reason_keeps_its_beginning(responses, stubber, lambda_context):
+    identifier = "p" * 128
+    stubber.add_client_error(
+        GET, service_error_code="NotFoundException", service_message="x" * 400, http_status_code=404
+    )
+
+    run(cloudformation_event("Create", {"PoolIdentifier": identifier, "DataRetentionInHours": "48"}), lambda_context)
+
+    reason = only(responses)["Reason"]
+    assert reason.startswith(f"Pool {identifier} was not found in region us-east-1")
+    assert len(reason) <= 256
+
+
+def test_logs_never_contain_the_response_url(responses, stubber, lambda_context, caplog):
+    caplog.set_level(logging.DEBUG)
+    expect_get(stubber, 48)
+
+    run(cloudformation_event("Create"), lambda_context)
+
+    assert "SECRET-SIGNATURE" not in caplog.text
+    assert "cloudformation-custom-resource-response" not in caplog.text
+    assert f"Create: pool {POOL_NAME} to 48 h" in caplog.text

@@ -1,0 +1,80 @@
+"""Stands in for CloudFormation's pre-signed S3 response URL: HTTPS with a certificate from a local CA."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import trustme
+
+
+class ResponseEndpoint:
+    """Records every response body PUT to it; can answer 503 or drop the connection first."""
+
+    def __init__(self, ca_file: Path, server: ThreadingHTTPServer) -> None:
+        self.ca_file = ca_file
+        self._server = server
+        self.bodies: list[dict] = []
+        self.raw_bodies: list[bytes] = []
+        self.paths: list[str] = []
+        self.attempts = 0
+        self.answers: list[int | None] = []  # queued answers: a status, or None to drop the connection
+        self.body_arrived = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"https://localhost:{port}/cloudformation-response/stack?X-Amz-Signature=SECRET-SIGNATURE"
+
+
+def _handler_class(endpoint_ref: list[ResponseEndpoint]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            endpoint = endpoint_ref[0]
+            endpoint.attempts += 1
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            answer = endpoint.answers.pop(0) if endpoint.answers else 200
+            if answer is None:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if answer == 200:
+                endpoint.raw_bodies.append(body)
+                endpoint.bodies.append(json.loads(body))
+                endpoint.paths.append(self.path)
+                endpoint.body_arrived.set()
+            self.send_response(answer)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve_response_endpoint(directory: Path) -> Iterator[ResponseEndpoint]:
+    ca = trustme.CA()
+    certificate = ca.issue_cert("localhost", "127.0.0.1")
+    ca_file = directory / "local-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    ref: list[ResponseEndpoint] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(ref))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    endpoint = ResponseEndpoint(ca_file, server)
+    ref.append(endpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield endpoint
+    finally:
+        server.shutdown()
+        server.server_close()
