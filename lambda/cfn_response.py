@@ -81,7 +81,9 @@ def deliver(
         else:
             if status < 500:
                 level = logging.INFO if status < 300 else logging.ERROR
-                logger.log(level, "response %s sent: HTTP %s (attempt %d)", body.get("Status"), status, attempt)
+                logger.log(
+                    level, "response %s sent: HTTP %s (attempt %d)", body.get("Status"), status, attempt
+                )
                 return status < 300
             outcome = f"HTTP {status}"
         if attempt < DELIVERY_ATTEMPTS:

@@ -105,7 +105,10 @@ def apply_retention(event: dict[str, Any], context: Any) -> str:
         request = parse_request(event.get("ResourceProperties") or {})
         region = parse_pool_identifier(request.pool_identifier).region
         logger.info(
-            "%s: pool %s to %s h", event["RequestType"], request.pool_identifier, request.data_retention_in_hours
+            "%s: pool %s to %s h",
+            event["RequestType"],
+            request.pool_identifier,
+            request.data_retention_in_hours,
         )
         seconds = context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS
         retention = PoolRetention(client_for(region), Deadline(seconds))

@@ -113,7 +113,9 @@ class RetryPolicy:
         return random.uniform(0, min(self.cap, self.base * 2**attempt))  # noqa: S311 - jitter, not crypto
 
 
-RETRYABLE_CODES = frozenset({"ThrottledClientException", "ServiceFailureException", "ServiceUnavailableException"})
+RETRYABLE_CODES = frozenset(
+    {"ThrottledClientException", "ServiceFailureException", "ServiceUnavailableException"}
+)
 
 
 @dataclass

@@ -26,6 +26,7 @@ if _NODE.exists():
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
+
 @pytest.fixture
 def lambda_context() -> LambdaContext:
     return LambdaContext()
@@ -46,7 +47,9 @@ def clean_copy(tmp_path: Path) -> Path:
     shutil.copytree(
         ROOT,
         target,
-        ignore=shutil.ignore_patterns(".git", ".venv", "node_modules", "cdk.out", "__pycache__", "*.egg-info", ".*_cache"),
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "node_modules", "cdk.out", "__pycache__", "*.egg-info", ".*_cache"
+        ),
     )
     return target
 

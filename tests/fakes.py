@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 POOL_NAME = "meeting-audio"
 POOL_ARN = f"arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/{POOL_NAME}"
@@ -26,7 +26,6 @@ class LambdaContext:
         return max(0, int((self._end - time.monotonic()) * 1000))
 
 
-
 class FakeClock:
     """Time that passes only when the code under test sleeps."""
 
@@ -42,7 +41,9 @@ class FakeClock:
         self.now += seconds
 
 
-def cloudformation_event(request_type: str, properties: dict[str, str] | None = None, **extra: object) -> dict:
+def cloudformation_event(
+    request_type: str, properties: dict[str, str] | None = None, **extra: object
+) -> dict:
     """A custom resource event as CloudFormation sends it: every property value a string."""
     event: dict = {
         "RequestType": request_type,
@@ -56,7 +57,11 @@ def cloudformation_event(request_type: str, properties: dict[str, str] | None = 
         "ResourceProperties": {
             "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:handler",
             "ServiceTimeout": "900",
-            **(properties if properties is not None else {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48"}),
+            **(
+                properties
+                if properties is not None
+                else {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48"}
+            ),
         },
     }
     event.update(extra)
@@ -71,6 +76,6 @@ def pool_configuration(hours: int = 24, status: str = "ACTIVE", name: str = POOL
         "PoolStatus": status,
         "PoolSize": 20,
         "StreamConfiguration": {"Region": "us-east-1", "DataRetentionInHours": hours},
-        "CreatedTimestamp": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
-        "UpdatedTimestamp": datetime(2026, 11, 27, 8, 0, 0, tzinfo=timezone.utc),
+        "CreatedTimestamp": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "UpdatedTimestamp": datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC),
     }

@@ -1,4 +1,4 @@
-"""Keep the data retention of Amazon Chime SDK media pipeline Kinesis Video Stream pools at a declared value."""
+"""Keep the data retention of Chime SDK media pipeline Kinesis Video Stream pools at a declared value."""
 
 from kvs_pool_retention.retention import KinesisVideoStreamPoolRetention
 

@@ -10,8 +10,8 @@ from aws_cdk import Duration, IAnyProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
+from constructs import Construct
 from kvs_pool_retention.handler.retention_rules import POOL_RESOURCE_TYPE, PoolIdentity
 from kvs_pool_retention.handler_asset import handler_asset_path
 
@@ -68,7 +68,7 @@ class RetentionProvider(Construct):
             memory_size=256,
             role=self.role,
             log_group=self.log_group,
-            description="Keeps the data retention of declared Kinesis Video Stream pools (kvs-pool-retention)",
+            description="kvs-pool-retention: keeps declared Kinesis Video Stream pools at their retention",
         )
         self.pool_access = iam.CfnPolicy(
             self,
@@ -146,10 +146,10 @@ class _Produce:
 
 
 def _estimated_length(pool: PoolIdentity) -> int:
-    return len(
-        f"arn:{pool.partition or 'x' * _LONGEST['partition']}:chime:{pool.region or 'x' * _LONGEST['region']}:"
-        f"{pool.account or 'x' * _LONGEST['account']}:{POOL_RESOURCE_TYPE}/{pool.name}"
-    )
+    partition = pool.partition or "x" * _LONGEST["partition"]
+    region = pool.region or "x" * _LONGEST["region"]
+    account = pool.account or "x" * _LONGEST["account"]
+    return len(f"arn:{partition}:chime:{region}:{account}:{POOL_RESOURCE_TYPE}/{pool.name}")
 
 
 def _in_env(arn: str, stack: Stack) -> bool:
@@ -160,4 +160,3 @@ def _in_env(arn: str, stack: Stack) -> bool:
         return False
     parts = arn.split(":")
     return parts[3] == stack.region and parts[4] == stack.account
-

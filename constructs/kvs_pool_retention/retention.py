@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from aws_cdk import CustomResource, Duration, Token
-from constructs import Construct
 
+from constructs import Construct
 from kvs_pool_retention.handler.retention_rules import (
+    RETENTION_RANGE,
     PoolIdentity,
     parse_pool_identifier,
     parse_retention_hours,
@@ -93,9 +94,9 @@ class KinesisVideoStreamPoolRetention(Construct):
             return value.to_hours()
         hours = float(value.to_hours(integral=False))
         try:
-            return parse_retention_hours(int(hours) if hours.is_integer() else str(hours))
+            return int(parse_retention_hours(int(hours) if hours.is_integer() else str(hours)))
         except ValueError:
             raise ValueError(
-                f"data_retention must be whole hours from 1 to 87600 (Duration.hours(n)); "
-                f"got {value.to_human_string()}"
+                f"data_retention must be {RETENTION_RANGE} (Duration.hours(n)); "
+                f"got {hours:g} hours ({value.to_human_string()})"
             ) from None

@@ -50,7 +50,9 @@ def stubber(monkeypatch) -> Iterator[Stubber]:
 
 def expect_get(stubber: Stubber, hours: int, identifier: str = POOL_NAME, name: str = POOL_NAME) -> None:
     stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, name=name)}, {"Identifier": identifier}
+        GET,
+        {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, name=name)},
+        {"Identifier": identifier},
     )
 
 
@@ -133,7 +135,9 @@ def test_a_pool_arn_is_read_through_its_own_region(responses, stubber, lambda_co
 
 
 @pytest.mark.parametrize(
-    "physical_id", [POOL_ARN, "Retention_Pool0B9733A61_ABCDEFGH", ""], ids=["pool-arn", "failed-create-id", "empty"]
+    "physical_id",
+    [POOL_ARN, "Retention_Pool0B9733A61_ABCDEFGH", ""],
+    ids=["pool-arn", "failed-create-id", "empty"],
 )
 def test_delete_answers_at_once_without_calling_the_api(responses, stubber, lambda_context, physical_id):
     started = time.monotonic()
@@ -150,18 +154,38 @@ def test_delete_answers_at_once_without_calling_the_api(responses, stubber, lamb
     ("properties", "reason"),
     [
         ({"DataRetentionInHours": "48"}, "PoolIdentifier is missing: set it to a pool name"),
-        ({"PoolIdentifier": POOL_NAME}, "DataRetentionInHours is missing: set it to whole hours from 1 to 87600"),
+        (
+            {"PoolIdentifier": POOL_NAME},
+            "DataRetentionInHours is missing: set it to whole hours from 1 to 87600",
+        ),
         ({"PoolIdentifier": " ", "DataRetentionInHours": "48"}, "PoolIdentifier is missing"),
-        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "0"}, "DataRetentionInHours must be whole hours from 1 to 87600; got '0'"),
-        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "4.5"}, "DataRetentionInHours must be whole hours from 1 to 87600; got '4.5'"),
+        (
+            {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "0"},
+            "DataRetentionInHours must be whole hours from 1 to 87600; got '0'",
+        ),
+        (
+            {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "4.5"},
+            "DataRetentionInHours must be whole hours from 1 to 87600; got '4.5'",
+        ),
         ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "87601"}, "got '87601'"),
         ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "two days"}, "got 'two days'"),
-        ({"PoolIdentifier": "my pool", "DataRetentionInHours": "48"}, "PoolIdentifier must be a pool name (1-128 characters"),
-        ({"PoolIdentifier": "arn:aws:s3:::bucket", "DataRetentionInHours": "48"}, "got 'arn:aws:s3:::bucket'"),
-        ({"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "Retention": "1"}, "Unknown property Retention: this resource takes only PoolIdentifier and DataRetentionInHours"),
+        (
+            {"PoolIdentifier": "my pool", "DataRetentionInHours": "48"},
+            "PoolIdentifier must be a pool name (1-128 characters",
+        ),
+        (
+            {"PoolIdentifier": "arn:aws:s3:::bucket", "DataRetentionInHours": "48"},
+            "got 'arn:aws:s3:::bucket'",
+        ),
+        (
+            {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "Retention": "1"},
+            "Unknown property Retention: this resource takes only PoolIdentifier and DataRetentionInHours",
+        ),
     ],
 )
-def test_bad_properties_fail_with_a_reason_naming_the_property(responses, stubber, lambda_context, properties, reason):
+def test_bad_properties_fail_with_a_reason_naming_the_property(
+    responses, stubber, lambda_context, properties, reason
+):
     run(cloudformation_event("Create", properties), lambda_context)
 
     body = only(responses)
@@ -189,7 +213,10 @@ def test_a_long_reason_keeps_its_beginning(responses, stubber, lambda_context):
         GET, service_error_code="NotFoundException", service_message="x" * 400, http_status_code=404
     )
 
-    run(cloudformation_event("Create", {"PoolIdentifier": identifier, "DataRetentionInHours": "48"}), lambda_context)
+    run(
+        cloudformation_event("Create", {"PoolIdentifier": identifier, "DataRetentionInHours": "48"}),
+        lambda_context,
+    )
 
     reason = only(responses)["Reason"]
     assert reason.startswith(f"Pool {identifier} was not found in region us-east-1")

@@ -45,7 +45,9 @@ def retention(stubbed: tuple[object, Stubber], clock: FakeClock, seconds: float 
 
 def expect_get(stubber: Stubber, hours: int, status: str = "ACTIVE") -> None:
     stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, status)}, {"Identifier": POOL_NAME}
+        GET,
+        {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, status)},
+        {"Identifier": POOL_NAME},
     )
 
 
@@ -58,7 +60,9 @@ def expect_update(stubber: Stubber, hours: int) -> None:
 
 
 def expect_error(stubber: Stubber, method: str, code: str, status: int) -> None:
-    stubber.add_client_error(method, service_error_code=code, service_message=f"{code} message", http_status_code=status)
+    stubber.add_client_error(
+        method, service_error_code=code, service_message=f"{code} message", http_status_code=status
+    )
 
 
 REQUEST = RetentionRequest(pool_identifier=POOL_NAME, data_retention_in_hours=48)
@@ -140,7 +144,10 @@ def test_a_missing_pool_is_named_with_its_region(stubbed, clock):
 
 @pytest.mark.parametrize(
     ("method", "action"),
-    [(GET, "chime:GetMediaPipelineKinesisVideoStreamPool"), (UPDATE, "chime:UpdateMediaPipelineKinesisVideoStreamPool")],
+    [
+        (GET, "chime:GetMediaPipelineKinesisVideoStreamPool"),
+        (UPDATE, "chime:UpdateMediaPipelineKinesisVideoStreamPool"),
+    ],
 )
 def test_access_denied_names_the_action(stubbed, clock, method, action):
     _, stubber = stubbed
@@ -153,7 +160,12 @@ def test_access_denied_names_the_action(stubbed, clock, method, action):
 
 
 @pytest.mark.parametrize(
-    ("code", "status"), [("ThrottledClientException", 429), ("ServiceUnavailableException", 503), ("ServiceFailureException", 500)]
+    ("code", "status"),
+    [
+        ("ThrottledClientException", 429),
+        ("ServiceUnavailableException", 503),
+        ("ServiceFailureException", 500),
+    ],
 )
 def test_transient_faults_are_retried_with_backoff(stubbed, clock, code, status):
     _, stubber = stubbed
@@ -181,7 +193,9 @@ def test_a_pool_busy_past_the_deadline_fails_before_the_time_runs_out(stubbed, c
     for _ in range(6):
         expect_get(stubber, 48, "UPDATING")
 
-    with pytest.raises(PoolNotSettled, match=f"^Pool {POOL_NAME} was still UPDATING when this deployment ran out"):
+    with pytest.raises(
+        PoolNotSettled, match=f"^Pool {POOL_NAME} was still UPDATING when this deployment ran out"
+    ):
         retention(stubbed, clock, seconds=10).apply(REQUEST)
 
     assert clock.now <= 10

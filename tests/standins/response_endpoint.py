@@ -28,7 +28,7 @@ class ResponseEndpoint:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        port = self._server.server_address[1]
         return f"https://localhost:{port}/cloudformation-response/stack?X-Amz-Signature=SECRET-SIGNATURE"
 
 

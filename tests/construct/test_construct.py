@@ -1,0 +1,256 @@
+"""The construct, through the template CDK synthesizes (aws_cdk.assertions)."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+from kvs_pool_retention import KinesisVideoStreamPoolRetention
+from kvs_pool_retention.provider import EXACT_ARN_BUDGET
+
+POOL_ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
+ACTIONS = [
+    "chime:GetMediaPipelineKinesisVideoStreamPool",
+    "chime:UpdateMediaPipelineKinesisVideoStreamPool",
+]
+
+
+def stack_with(*pools: tuple[str, cdk.Duration]) -> cdk.Stack:
+    stack = cdk.Stack(cdk.App(), "Test")
+    for index, (identifier, retention) in enumerate(pools):
+        KinesisVideoStreamPoolRetention(
+            stack, f"Pool{index}", pool_identifier=identifier, data_retention=retention
+        )
+    return stack
+
+
+def pool_policy(template: Template) -> dict:
+    policies = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"PolicyName": "kvs-pool-retention-pools"}}
+    )
+    assert len(policies) == 1
+    return next(iter(policies.values()))
+
+
+def test_the_resource_carries_the_identifier_and_hours_as_its_only_properties():
+    template = Template.from_stack(stack_with(("meeting-audio", cdk.Duration.hours(48))))
+
+    template.has_resource_properties(
+        "Custom::KinesisVideoStreamPoolRetention",
+        {
+            "ServiceToken": {"Fn::GetAtt": [Match.string_like_regexp("Handler"), "Arn"]},
+            "ServiceTimeout": "900",
+            "PoolIdentifier": "meeting-audio",
+            "DataRetentionInHours": 48,
+        },
+    )
+    (resource,) = template.find_resources("Custom::KinesisVideoStreamPoolRetention").values()
+    assert set(resource["Properties"]) == {
+        "ServiceToken",
+        "ServiceTimeout",
+        "PoolIdentifier",
+        "DataRetentionInHours",
+    }
+
+
+def test_retention_given_in_days_becomes_hours():
+    template = Template.from_stack(stack_with(("meeting-audio", cdk.Duration.days(90))))
+
+    template.has_resource_properties(
+        "Custom::KinesisVideoStreamPoolRetention", {"DataRetentionInHours": 2160}
+    )
+
+
+def test_several_instances_share_one_function_and_one_role():
+    template = Template.from_stack(
+        stack_with(
+            ("a", cdk.Duration.hours(1)), ("b", cdk.Duration.hours(2)), (POOL_ARN, cdk.Duration.hours(3))
+        )
+    )
+
+    template.resource_count_is("AWS::Lambda::Function", 1)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    template.resource_count_is("Custom::KinesisVideoStreamPoolRetention", 3)
+
+
+def test_the_role_may_touch_only_the_declared_pools():
+    template = Template.from_stack(
+        stack_with(("a", cdk.Duration.hours(1)), (POOL_ARN, cdk.Duration.hours(3)))
+    )
+
+    statement = pool_policy(template)["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == [
+        {
+            "Effect": "Allow",
+            "Action": ACTIONS,
+            "Resource": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":chime:",
+                            {"Ref": "AWS::Region"},
+                            ":",
+                            {"Ref": "AWS::AccountId"},
+                            ":media-pipeline-kinesis-video-stream-pool/a",
+                        ],
+                    ]
+                },
+                POOL_ARN,
+            ],
+        }
+    ]
+
+
+def test_no_statement_anywhere_grants_a_wildcard_resource_or_uses_a_managed_policy():
+    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1)), ("b", cdk.Duration.hours(2))))
+    rendered = json.dumps(template.to_json())
+
+    assert '"Resource": "*"' not in rendered
+    assert "/*" not in rendered
+    assert "ManagedPolicyArns" not in rendered
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+
+
+def test_logs_go_to_the_constructs_own_log_group_with_a_retention():
+    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
+
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("Logs")}}}
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Effect": "Allow",
+                        "Resource": {"Fn::GetAtt": [Match.string_like_regexp("Logs"), "Arn"]},
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_the_function_runs_the_newest_python_runtime_cdk_offers():
+    newest = max(
+        (name for name in dir(lambda_.Runtime) if name.startswith("PYTHON_3_")),
+        key=lambda n: int(n.split("_")[2]),
+    )
+    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
+
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Runtime": getattr(lambda_.Runtime, newest).name, "Handler": "index.handler"},
+    )
+
+
+def test_each_resource_waits_for_its_pool_grant():
+    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
+
+    (resource,) = template.find_resources("Custom::KinesisVideoStreamPoolRetention").values()
+    (policy_id,) = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"PolicyName": "kvs-pool-retention-pools"}}
+    )
+    assert policy_id in resource["DependsOn"]
+
+
+def test_attributes_are_the_resources_data_fields():
+    stack = cdk.Stack(cdk.App(), "Test")
+    retention = KinesisVideoStreamPoolRetention(
+        stack, "Pool", pool_identifier="a", data_retention=cdk.Duration.hours(1)
+    )
+    attributes = {
+        "PoolArn": retention.pool_arn,
+        "PoolStatus": retention.pool_status,
+        "PoolId": retention.pool_id,
+        "PoolName": retention.pool_name,
+        "PoolSize": retention.pool_size,
+        "DataRetentionInHours": retention.data_retention_in_hours,
+    }
+
+    logical_id = stack.get_logical_id(retention.custom_resource.node.default_child)
+    for field, token in attributes.items():
+        assert stack.resolve(token) == {"Fn::GetAtt": [logical_id, field]}
+    assert retention.function.node.path.endswith("KvsPoolRetentionProvider/Handler")
+
+
+@pytest.mark.parametrize(
+    ("retention", "shown"),
+    [
+        (cdk.Duration.hours(0), "got 0 hours"),
+        (cdk.Duration.minutes(90), "got 1.5 hours (1 hour 30 minutes)"),
+        (cdk.Duration.hours(87601), "got 87601 hours"),
+        (cdk.Duration.days(3651), "got 87624 hours (3651 days)"),
+    ],
+)
+def test_a_literal_retention_out_of_range_fails_at_synth_naming_prop_value_and_range(retention, shown):
+    with pytest.raises(ValueError, match=r"^data_retention must be whole hours from 1 to 87600") as error:
+        stack_with(("a", retention))
+
+    assert shown in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "",
+        "my pool",
+        "x" * 129,
+        "arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/",
+        "arn:aws:s3:::b",
+    ],
+)
+def test_a_malformed_literal_identifier_fails_at_synth(identifier):
+    with pytest.raises(ValueError, match=r"^pool_identifier must be a pool name \(1-128 characters"):
+        stack_with((identifier, cdk.Duration.hours(1)))
+
+
+def test_tokens_pass_through_to_the_handler_and_scope_to_this_accounts_pools():
+    stack = cdk.Stack(cdk.App(), "Test")
+    name = cdk.CfnParameter(stack, "PoolName")
+    hours = cdk.CfnParameter(stack, "Hours", type="Number")
+    KinesisVideoStreamPoolRetention(
+        stack,
+        "Pool",
+        pool_identifier=name.value_as_string,
+        data_retention=cdk.Duration.hours(hours.value_as_number),
+    )
+    template = Template.from_stack(stack)
+
+    template.has_resource_properties(
+        "Custom::KinesisVideoStreamPoolRetention",
+        {"PoolIdentifier": {"Ref": "PoolName"}, "DataRetentionInHours": {"Ref": "Hours"}},
+    )
+    policy = pool_policy(template)
+    resources = policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+    assert json.dumps(resources).endswith(':media-pipeline-kinesis-video-stream-pool/*"]]}]')
+    assert policy["Metadata"]["cdk_nag"]["rules_to_suppress"][0]["id"] == "AwsSolutions-IAM5"
+
+
+def test_exact_arns_are_kept_while_they_fit_then_the_grant_widens_to_this_accounts_pools():
+    per_pool = (
+        len("arn:aws-iso-b:chime:ap-southeast-10:123456789012:media-pipeline-kinesis-video-stream-pool/") + 3
+    )
+    fitting = EXACT_ARN_BUDGET // (per_pool + len("pool-000"))
+    few = Template.from_stack(stack_with(*((f"pool-{i:03}", cdk.Duration.hours(1)) for i in range(fitting))))
+    many = Template.from_stack(
+        stack_with(*((f"pool-{i:03}", cdk.Duration.hours(1)) for i in range(fitting + 1)))
+    )
+
+    few_resources = pool_policy(few)["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+    many_policy = pool_policy(many)
+    many_resources = many_policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+    assert len(few_resources) == fitting
+    assert "Metadata" not in pool_policy(few)
+    assert len(many_resources) == 1
+    assert "pool/*" in json.dumps(many_resources)
+    assert "would pass IAM's 10,240-character limit" in json.dumps(many_policy["Metadata"])
