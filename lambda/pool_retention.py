@@ -82,19 +82,27 @@ class Deadline:
 class PollingSchedule:
     """Delays between reads while a pool is busy.
 
-    Starts sub-second because small pools settle in a few seconds, then backs off to `cap` so a long
-    transition costs about one read every `cap` seconds and its end is noticed within `cap`.
+    The first read comes early because small pools settle within a second; the second delay pays that
+    back, so that by n seconds at most n reads were made. Reads stay one a second while a change is young
+    (ending a short transition within a second of it), then back off to `cap`, so a long transition costs a
+    read every `cap` seconds and its end is noticed within `cap`.
     """
 
     first: float = 0.5
-    factor: float = 2.0
+    steady: float = 1.0
+    steady_for: float = 10.0
+    factor: float = 1.5
     cap: float = 3.0
 
     def delays(self) -> Iterator[float]:
-        delay = self.first
+        yield self.first
+        yield 2 * self.steady - self.first
+        elapsed, delay = 2 * self.steady, self.steady
         while True:
+            if elapsed >= self.steady_for:
+                delay = min(delay * self.factor, self.cap)
             yield delay
-            delay = min(delay * self.factor, self.cap)
+            elapsed += delay
 
 
 @dataclass(frozen=True)

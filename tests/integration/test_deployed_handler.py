@@ -1,0 +1,300 @@
+"""The synthesized asset's handler, over real sockets: SigV4 requests to the local pool API, HTTPS PUTs
+of the response to the local stand-in of the pre-signed URL."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.fakes import cloudformation_event
+from tests.standins.pool_api import ACCOUNT
+
+pytestmark = pytest.mark.integration
+
+ARN = f"arn:aws:chime:us-east-1:{ACCOUNT}:media-pipeline-kinesis-video-stream-pool/meeting-audio"
+DATA_TYPES = {
+    "PoolArn": str,
+    "PoolStatus": str,
+    "PoolId": str,
+    "PoolName": str,
+    "PoolSize": int,
+    "Region": str,
+    "DataRetentionInHours": int,
+    "CreatedTimestamp": str,
+    "UpdatedTimestamp": str,
+}
+
+
+def event(request_type: str, pool: str = "meeting-audio", hours: str = "48", **extra: object) -> dict:
+    return cloudformation_event(
+        request_type, {"PoolIdentifier": pool, "DataRetentionInHours": hours}, **extra
+    )
+
+
+def assert_success(invocation, physical_id: str = ARN, hours: int = 48) -> None:
+    body = invocation.body
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["PhysicalResourceId"] == physical_id
+    assert {key: type(value) for key, value in body["Data"].items()} == DATA_TYPES
+    assert body["Data"]["DataRetentionInHours"] == hours
+    assert body["Data"]["PoolStatus"] == "ACTIVE"
+    assert len(invocation.raw_body) <= 4096
+
+
+def assert_failed(invocation, reason_start: str, within_seconds: float = 5.0) -> None:
+    body = invocation.body
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(reason_start), body["Reason"]
+    assert "Traceback" not in body["Reason"]
+    assert body["PhysicalResourceId"]
+    assert len(invocation.raw_body) <= 4096
+    assert invocation.seconds < within_seconds
+
+
+def test_create_applies_the_retention_and_answers_soon_after_the_pool_turns_active(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.transition_seconds = 2.0
+
+    invocation = invoke(event("Create"))
+
+    assert_success(invocation)
+    assert pool_api.pools["meeting-audio"].retention == 48
+    assert [call.body for call in pool_api.calls_of("PUT")] == [
+        {"StreamConfiguration": {"DataRetentionInHours": 48}}
+    ]
+    assert 2.0 <= invocation.seconds < 3.5
+    assert "pool meeting-audio: retention 24 h -> 48 h" in invocation.logs
+    assert "pool meeting-audio: ACTIVE after" in invocation.logs
+
+
+def test_update_to_a_new_retention_puts_it(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=48)
+
+    invocation = invoke(
+        event(
+            "Update",
+            hours="72",
+            PhysicalResourceId=ARN,
+            OldResourceProperties={"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "48"},
+        )
+    )
+
+    assert_success(invocation, hours=72)
+    assert len(pool_api.calls_of("PUT")) == 1
+
+
+def test_unchanged_update_makes_no_put(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=48)
+
+    invocation = invoke(event("Update", PhysicalResourceId=ARN))
+
+    assert_success(invocation)
+    assert pool_api.calls_of("PUT") == []
+    assert len(pool_api.calls_of("GET")) == 1
+
+
+def test_identifier_change_answers_with_the_new_pools_arn(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=48)
+    other = pool_api.add_pool("other-pool", retention=48)
+
+    invocation = invoke(event("Update", pool="other-pool", PhysicalResourceId=ARN))
+
+    assert_success(invocation, physical_id=other.arn)
+
+
+def test_a_pool_arn_in_another_region_is_called_in_that_region(invoke, pool_api):
+    pool = pool_api.add_pool("eu-pool", region="eu-central-1", retention=1)
+
+    invocation = invoke(event("Create", pool=pool.arn))
+
+    assert_success(invocation, physical_id=pool.arn)
+    assert {call.region for call in pool_api.calls} == {"eu-central-1"}
+
+
+def test_rollback_with_invalid_old_properties_succeeds(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=72)
+    rollback = event(
+        "Update",
+        PhysicalResourceId=ARN,
+        OldResourceProperties={"PoolIdentifier": "bad pool", "DataRetentionInHours": "-3"},
+    )
+
+    invocation = invoke(rollback)
+
+    assert_success(invocation)
+    assert pool_api.pools["meeting-audio"].retention == 48
+
+
+@pytest.mark.parametrize(
+    "physical_id",
+    [
+        ARN,
+        "Retention_Pool0B9733A61_K3J9QZ2A",
+        "arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/vanished",
+    ],
+    ids=["existing-pool", "after-failed-create", "vanished-pool"],
+)
+def test_delete_answers_within_a_second_without_calling_the_api(invoke, pool_api, physical_id):
+    pool_api.add_pool("meeting-audio")
+
+    invocation = invoke(event("Delete", PhysicalResourceId=physical_id))
+
+    assert invocation.body["Status"] == "SUCCESS"
+    assert invocation.body["PhysicalResourceId"] == physical_id
+    assert invocation.seconds < 1.0
+    assert pool_api.calls == []
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ({"DataRetentionInHours": "48"}, "PoolIdentifier is missing"),
+        ({"PoolIdentifier": "meeting-audio"}, "DataRetentionInHours is missing"),
+        (
+            {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "0"},
+            "DataRetentionInHours must be whole hours from 1 to 87600; got '0'",
+        ),
+        (
+            {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "87601"},
+            "DataRetentionInHours must be whole hours from 1 to 87600; got '87601'",
+        ),
+        (
+            {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "1.5"},
+            "DataRetentionInHours must be whole hours",
+        ),
+        (
+            {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "forever"},
+            "DataRetentionInHours must be whole hours",
+        ),
+        (
+            {"PoolIdentifier": "meeting audio", "DataRetentionInHours": "48"},
+            "PoolIdentifier must be a pool name",
+        ),
+        (
+            {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "48", "Extra": "x"},
+            "Unknown property Extra",
+        ),
+    ],
+)
+def test_bad_input_fails_fast_naming_the_property(invoke, pool_api, properties, reason):
+    pool_api.add_pool("meeting-audio")
+
+    invocation = invoke(cloudformation_event("Create", properties))
+
+    assert_failed(invocation, reason, within_seconds=1.0)
+    assert pool_api.calls == []
+
+
+def test_a_missing_pool_is_named_with_its_region(invoke, pool_api):
+    invocation = invoke(event("Create", pool="no-such-pool"))
+
+    assert_failed(invocation, "Pool no-such-pool was not found in region us-east-1")
+
+
+def test_forbidden_names_the_action(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", forbidden=True)
+
+    invocation = invoke(event("Create"))
+
+    assert_failed(
+        invocation, "Access denied to chime:GetMediaPipelineKinesisVideoStreamPool on pool meeting-audio"
+    )
+
+
+def test_throttled_three_times_then_succeeds(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.fail("GET", "ThrottledClientException", 429, times=3)
+
+    invocation = invoke(event("Create"))
+
+    assert_success(invocation)
+    assert [call.answered for call in pool_api.calls_of("GET")][:4] == [429, 429, 429, 200]
+    assert invocation.seconds < 6
+
+
+def test_service_unavailable_twice_then_succeeds(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.fail("PUT", "ServiceUnavailableException", 503, times=2)
+
+    invocation = invoke(event("Create"))
+
+    assert_success(invocation)
+    assert [call.answered for call in pool_api.calls_of("PUT")] == [503, 503, 200]
+
+
+def test_a_busy_pool_is_waited_for_then_updated(invoke, pool_api):
+    pool = pool_api.add_pool("meeting-audio", retention=24, status="UPDATING")
+    pool.busy_until = time.monotonic() + 1.5
+
+    invocation = invoke(event("Create"))
+
+    assert_success(invocation)
+    assert pool_api.calls_of("PUT")[0].answered == 200
+    assert invocation.seconds < 3.5
+
+
+def test_a_conflict_on_update_waits_and_retries(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.fail("PUT", "ConflictException", 409, times=1)
+
+    invocation = invoke(event("Create"))
+
+    assert_success(invocation)
+    assert [call.answered for call in pool_api.calls_of("PUT")] == [409, 200]
+
+
+def test_a_pool_that_ends_failed_fails_the_event(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24, settles_as="FAILED")
+    pool_api.transition_seconds = 1.0
+
+    invocation = invoke(event("Create"))
+
+    assert_failed(invocation, "Pool meeting-audio is FAILED: its retention cannot be managed")
+
+
+def test_a_pool_busy_beyond_the_functions_time_fails_with_its_own_reason(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.transition_seconds = 120.0
+
+    invocation = invoke(event("Create"), budget_seconds=30.0)
+
+    assert_failed(
+        invocation,
+        "Pool meeting-audio was still UPDATING when this deployment ran out of time",
+        within_seconds=30,
+    )
+    assert invocation.body["Reason"] != "Execution timed out"
+
+
+def test_a_response_url_that_drops_the_first_attempt_still_gets_the_response(invoke, pool_api, cfn):
+    pool_api.add_pool("meeting-audio", retention=48)
+    cfn.answers = [None, 503]
+
+    invocation = invoke(event("Create"))
+
+    assert_success(invocation)
+    assert cfn.attempts == 3
+
+
+def test_logs_never_contain_the_presigned_url(invoke, pool_api, cfn):
+    pool_api.add_pool("meeting-audio", retention=24)
+    cfn.answers = [503]
+
+    invocation = invoke(event("Create"))
+
+    assert "X-Amz-Signature" not in invocation.logs
+    assert "SECRET-SIGNATURE" not in invocation.logs
+    assert "cloudformation-response" not in invocation.logs
+    assert "response SUCCESS sent: HTTP 200" in invocation.logs
+
+
+def test_the_stand_in_rejects_unsigned_requests(pool_api):
+    pool_api.add_pool("meeting-audio")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"{pool_api.url}/media-pipeline-kinesis-video-stream-pools/meeting-audio")
+
+    assert error.value.code == 403
+    assert error.value.headers["x-amzn-ErrorType"] == "UnauthorizedClientException"

@@ -1,0 +1,224 @@
+"""Stands in for the Chime SDK Media Pipelines KVS-pool API (REST-JSON) on 127.0.0.1.
+
+Reached by the unmodified handler through AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES. Checks every
+request's SigV4 signature against the test credentials, models the asynchronous status of pool changes,
+and records every call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+ACCESS_KEY = "AKIDLOCALSTANDIN"
+SECRET_KEY = "local-stand-in-secret"
+ACCOUNT = "111122223333"
+_PATH = re.compile(r"/media-pipeline-kinesis-video-stream-pools/(?P<identifier>[^/?]+)")
+_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
+    r"SignedHeaders=(?P<signed>[^,]+), Signature=[0-9a-f]{64}"
+)
+
+
+@dataclass
+class Pool:
+    name: str
+    region: str = "us-east-1"
+    retention: int = 24
+    status: str = "ACTIVE"
+    size: int = 20
+    forbidden: bool = False
+    pool_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    busy_until: float = 0.0
+    settles_as: str = "ACTIVE"
+    updated: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:chime:{self.region}:{ACCOUNT}:media-pipeline-kinesis-video-stream-pool/{self.name}"
+
+    def settle(self) -> None:
+        if self.status in {"CREATING", "UPDATING"} and time.monotonic() >= self.busy_until:
+            self.status = self.settles_as
+
+    def configuration(self) -> dict:
+        return {
+            "KinesisVideoStreamPoolConfiguration": {
+                "PoolArn": self.arn,
+                "PoolName": self.name,
+                "PoolId": self.pool_id,
+                "PoolStatus": self.status,
+                "PoolSize": self.size,
+                "StreamConfiguration": {"Region": self.region, "DataRetentionInHours": self.retention},
+                "CreatedTimestamp": "2026-01-02T03:04:05.000Z",
+                "UpdatedTimestamp": self.updated.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }
+        }
+
+
+@dataclass
+class Call:
+    method: str
+    identifier: str
+    region: str
+    body: dict
+    at: float
+    answered: int = 0
+
+
+@dataclass
+class Fault:
+    method: str
+    code: str
+    status: int
+    times: int
+
+
+class PoolApi:
+    """The service's state: pools by name, queued faults, and every call made."""
+
+    def __init__(self) -> None:
+        self.pools: dict[str, Pool] = {}
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.transition_seconds = 0.0
+        self.url = ""
+        self._lock = threading.Lock()
+
+    def add_pool(self, name: str, **attributes: object) -> Pool:
+        pool = Pool(name=name, **attributes)  # type: ignore[arg-type]
+        self.pools[name] = pool
+        return pool
+
+    def fail(self, method: str, code: str, status: int, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with this error."""
+        self.faults.append(Fault(method, code, status, times))
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def handle(self, method: str, identifier: str, region: str, body: dict) -> tuple[int, dict, str | None]:
+        with self._lock:
+            call = Call(method, identifier, region, body, time.monotonic())
+            self.calls.append(call)
+            status, answer, error = self._answer(method, identifier, body)
+            call.answered = status
+            return status, answer, error
+
+    def _answer(self, method: str, identifier: str, body: dict) -> tuple[int, dict, str | None]:
+        for fault in self.faults:
+            if fault.method == method and fault.times > 0:
+                fault.times -= 1
+                return fault.status, {"Code": fault.code, "Message": f"Injected {fault.code}"}, fault.code
+        name = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
+        pool = self.pools.get(name)
+        if pool is None or (identifier.startswith("arn:") and identifier != pool.arn):
+            return (
+                404,
+                {"Code": "NotFoundException", "Message": f"Pool {identifier} not found"},
+                "NotFoundException",
+            )
+        if pool.forbidden:
+            return 403, {"Code": "ForbiddenException", "Message": "Not authorized"}, "ForbiddenException"
+        pool.settle()
+        if method == "GET":
+            return 200, pool.configuration(), None
+        if pool.status != "ACTIVE":
+            return (
+                409,
+                {"Code": "ConflictException", "Message": f"Pool is {pool.status}"},
+                "ConflictException",
+            )
+        hours = body.get("StreamConfiguration", {}).get("DataRetentionInHours")
+        if not isinstance(hours, int) or hours < 1:
+            return 400, {"Code": "BadRequestException", "Message": "Invalid retention"}, "BadRequestException"
+        pool.retention = hours
+        pool.status = "UPDATING"
+        pool.busy_until = time.monotonic() + self.transition_seconds
+        pool.updated = datetime.now(UTC)
+        return 200, pool.configuration(), None
+
+
+def signature_problem(method: str, path: str, headers: dict[str, str], body: bytes, host: str) -> str | None:
+    """Recompute the request's SigV4 signature with the stand-in's secret; say what is wrong, if anything."""
+    match = _AUTHORIZATION.fullmatch(headers.get("authorization", ""))
+    if not match:
+        return "missing or malformed SigV4 Authorization header"
+    if match["key"] != ACCESS_KEY or match["service"] != "chime":
+        return f"signed for {match['key']}/{match['service']}, not {ACCESS_KEY}/chime"
+    signed = {name: headers[name] for name in match["signed"].split(";") if name in headers}
+    request = AWSRequest(method=method, url=f"http://{host}{path}", data=body, headers=signed)
+    request.context["timestamp"] = headers.get("x-amz-date", "")
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "chime", match["region"]).add_auth(request)
+    if request.headers["Authorization"] != headers["authorization"]:
+        return "signature does not match"
+    return None
+
+
+def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def _serve(self, method: str) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            problem = signature_problem(method, self.path, headers, body, headers.get("host", ""))
+            if problem:
+                self._reply(
+                    403,
+                    {"Code": "UnauthorizedClientException", "Message": problem},
+                    "UnauthorizedClientException",
+                )
+                return
+            match = _PATH.fullmatch(self.path.split("?", 1)[0])
+            if not match:
+                self._reply(404, {"Message": "No such route"}, "NotFoundException")
+                return
+            region = _AUTHORIZATION.fullmatch(headers["authorization"])["region"]  # type: ignore[index]
+            self._reply(*api.handle(method, unquote(match["identifier"]), region, json.loads(body or b"{}")))
+
+        def _reply(self, status: int, answer: dict, error: str | None) -> None:
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            if error:
+                self.send_header("x-amzn-ErrorType", error)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve_pool_api() -> Iterator[PoolApi]:
+    api = PoolApi()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(api))
+    api.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
