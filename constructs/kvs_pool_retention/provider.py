@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, IAnyProducer, IResolveContext, Lazy, Stack, Token
+from aws_cdk import Acknowledgment, Duration, IAnyProducer, IResolveContext, Lazy, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -106,28 +106,28 @@ class RetentionProvider(Construct):
         if self._account_wide_reason is not None:
             return
         self._account_wide_reason = why
-        self.pool_access.add_metadata(
-            "cdk_nag",
-            {
-                "rules_to_suppress": [
-                    {
-                        "id": "AwsSolutions-IAM5",
-                        "reason": (
-                            f"Scoped to this account's KVS pools in this region because {why}; "
-                            "the handler only reads and updates the pools declared in this stack."
-                        ),
-                    }
-                ]
-            },
+        reason = (
+            f"Scoped to this account's KVS pools in this region because {why}; "
+            "the handler only reads and updates the pools declared in this stack."
         )
+        finding = (
+            f"AwsSolutions-IAM5[Resource::{_nag_notation(Stack.of(self).resolve(self._account_wide_arn()))}]"
+        )
+        Validations.of(self.pool_access).acknowledge(Acknowledgment(id=finding, reason=reason))
+        # cdk-nag 2.x reads suppressions from the template instead; it also serves as the audit trail there.
+        self.pool_access.add_metadata(
+            "cdk_nag", {"rules_to_suppress": [{"id": "AwsSolutions-IAM5", "reason": reason}]}
+        )
+
+    def _account_wide_arn(self) -> str:
+        return Stack.of(self).format_arn(service="chime", resource=POOL_RESOURCE_TYPE, resource_name="*")
 
     def _pool_policy(self) -> dict[str, Any]:
         resources = list(self._exact_arns)
         if self._account_wide_reason is not None:
             stack = Stack.of(self)
-            in_stack_env = stack.format_arn(service="chime", resource=POOL_RESOURCE_TYPE, resource_name="*")
             # Pools given by ARN in another region or account stay listed: the wide grant does not cover them.
-            resources = [in_stack_env, *(arn for arn in resources if not _in_env(arn, stack))]
+            resources = [self._account_wide_arn(), *(arn for arn in resources if not _in_env(arn, stack))]
         return {
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": resources}],
@@ -150,6 +150,15 @@ def _estimated_length(pool: PoolIdentity) -> int:
     region = pool.region or "x" * _LONGEST["region"]
     account = pool.account or "x" * _LONGEST["account"]
     return len(f"arn:{partition}:chime:{region}:{account}:{POOL_RESOURCE_TYPE}/{pool.name}")
+
+
+def _nag_notation(resolved: object) -> str:
+    """How cdk-nag names a resolved ARN in a finding id: pseudo parameters as <AWS::Region>."""
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        return "".join(_nag_notation(part) for part in resolved["Fn::Join"][1])
+    if isinstance(resolved, dict) and "Ref" in resolved:
+        return f"<{resolved['Ref']}>"
+    return str(resolved)
 
 
 def _in_env(arn: str, stack: Stack) -> bool:

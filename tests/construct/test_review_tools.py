@@ -1,0 +1,88 @@
+"""What reviewers' pipelines run on a synthesized stack: cdk-nag (AwsSolutions) and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from cdk_nag import AwsSolutionsChecks
+
+from kvs_pool_retention import KinesisVideoStreamPoolRetention
+from tests.conftest import ROOT
+
+ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
+
+
+def nagged_app(tmp_path) -> cdk.App:
+    app = cdk.App(outdir=str(tmp_path))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def declare(stack: cdk.Stack, *identifiers: str) -> None:
+    for index, identifier in enumerate(identifiers):
+        KinesisVideoStreamPoolRetention(
+            stack, f"Pool{index}", pool_identifier=identifier, data_retention=cdk.Duration.hours(24 + index)
+        )
+
+
+def findings(tmp_path) -> list[str]:
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    return [violation["ruleName"] for plugin in report["pluginReports"] for violation in plugin["violations"]]
+
+
+def test_several_instances_have_no_aws_solutions_findings(tmp_path):
+    app = nagged_app(tmp_path)
+    declare(cdk.Stack(app, "Reviewed"), "meeting-audio", "support-audio", ARN)
+
+    app.synth()  # raises ValidationFailed on any finding
+
+    assert findings(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "env",
+    [None, cdk.Environment(account="123456789012", region="eu-west-2")],
+    ids=["env-agnostic", "env-bound"],
+)
+def test_the_account_wide_fallback_is_acknowledged_by_the_construct_itself(tmp_path, env):
+    app = nagged_app(tmp_path)
+    stack = cdk.Stack(app, "Reviewed", env=env)
+    declare(stack, "meeting-audio", cdk.CfnParameter(stack, "PoolName").value_as_string)
+
+    template = app.synth().get_stack_by_name("Reviewed").template
+
+    assert findings(tmp_path) == []
+    (policy,) = (
+        resource
+        for resource in template["Resources"].values()
+        if resource["Properties"].get("PolicyName") == "kvs-pool-retention-pools"
+    )
+    reason = policy["Metadata"]["cdk_nag"]["rules_to_suppress"][0]["reason"]
+    assert "only known at deploy time" in reason
+
+
+def test_cfn_lint_reports_nothing_on_the_synthesized_template(tmp_path):
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Linted")
+    declare(stack, "meeting-audio", ARN, cdk.CfnParameter(stack, "PoolName").value_as_string)
+    app.synth()
+
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--config-file",
+            str(ROOT / ".cfnlintrc.yaml"),
+            "--",
+            str(tmp_path / "Linted.template.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (result.returncode, result.stdout) == (0, "")

@@ -1,0 +1,74 @@
+"""The wheel users install: the construct finds its handler inside it and ships only what runs."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.packaging.conftest import lambda_asset_dirs, synth
+
+pytestmark = pytest.mark.cli
+
+SMALL_APP = """
+import aws_cdk as cdk
+from kvs_pool_retention import KinesisVideoStreamPoolRetention
+import kvs_pool_retention
+
+assert "/repo/" not in kvs_pool_retention.__file__, kvs_pool_retention.__file__
+app = cdk.App()
+stack = cdk.Stack(app, "Installed")
+for name in ("a", "b"):
+    KinesisVideoStreamPoolRetention(stack, name, pool_identifier=name, data_retention=cdk.Duration.hours(24))
+app.synth()
+"""
+
+
+def test_the_installed_wheel_synthesizes_an_asset_of_handler_and_crhelper_only(installed_python, tmp_path):
+    app_dir = tmp_path / "user-app"
+    app_dir.mkdir()
+    (app_dir / "app.py").write_text(SMALL_APP)
+
+    (asset,) = lambda_asset_dirs(synth(app_dir, installed_python, tmp_path / "cdk.out"))
+
+    files = sorted(str(path.relative_to(asset)) for path in asset.rglob("*") if path.is_file())
+    assert files == [
+        "cfn_response.py",
+        "crhelper/__init__.py",
+        "crhelper/log_helper.py",
+        "crhelper/resource_helper.py",
+        "crhelper/utils.py",
+        "index.py",
+        "pool_retention.py",
+        "retention_rules.py",
+    ]
+
+
+def test_the_wheel_carries_the_handler_source_and_type_marker(installed_python):
+    site = subprocess.run(
+        [
+            str(installed_python),
+            "-c",
+            "import kvs_pool_retention, pathlib; print(pathlib.Path(kvs_pool_retention.__file__).parent)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    package = Path(site)
+
+    assert (package / "py.typed").exists()
+    assert (package / "handler" / "index.py").read_text() == (
+        Path(__file__).parents[2] / "lambda" / "index.py"
+    ).read_text()
+    assert not any(path.name.startswith("test") for path in package.rglob("*"))
+
+
+def test_the_wheel_holds_no_tests_or_caches(installed_python):
+    (wheel,) = (installed_python.parents[2] / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+
+    assert not [name for name in names if "__pycache__" in name or name.startswith("tests/")]
+    assert "kvs_pool_retention/handler/pool_retention.py" in names
