@@ -31,10 +31,13 @@ def clean_copy(target: Path) -> Path:
 
 
 def install_wheel(source: Path, workdir: Path) -> Path:
-    """Build `source`'s wheel, install it into a new venv under `workdir`, return that venv's python."""
+    """Build `source`'s sdist and, from it, the wheel; install the wheel into a new venv under `workdir`.
+
+    Returns that venv's python.
+    """
     dist = workdir / "dist"
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
+        [sys.executable, "-m", "build", "--sdist", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
         check=True,
         capture_output=True,
     )

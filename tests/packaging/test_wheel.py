@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -72,3 +73,11 @@ def test_the_wheel_holds_no_tests_or_caches(installed_python):
 
     assert not [name for name in names if "__pycache__" in name or name.startswith("tests/")]
     assert "kvs_pool_retention/handler/pool_retention.py" in names
+
+
+def test_the_sdist_carries_the_handler_source(installed_python):
+    (sdist,) = (installed_python.parents[2] / "dist").glob("*.tar.gz")
+    names = tarfile.open(sdist).getnames()
+
+    assert any(name.endswith("/lambda/index.py") for name in names)
+    assert any(name.endswith("/constructs/kvs_pool_retention/retention.py") for name in names)
