@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
 
 

@@ -33,6 +33,7 @@ CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 1},
 )
 PROPERTIES = {"PoolIdentifier": IDENTIFIER_FORM, "DataRetentionInHours": RETENTION_RANGE}
+OPTIONAL_PROPERTIES = ("RestoreOnDelete",)
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 
 helper = CloudFormationResource(log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
@@ -53,12 +54,15 @@ def client_for(region: str | None) -> ChimeSDKMediaPipelinesClient:
 
 
 def parse_request(properties: dict[str, Any]) -> RetentionRequest:
-    unknown = sorted(set(properties) - {*PROPERTIES, *FRAMEWORK_PROPERTIES})
+    unknown = sorted(set(properties) - {*PROPERTIES, *OPTIONAL_PROPERTIES, *FRAMEWORK_PROPERTIES})
     if unknown:
         raise InvalidRequest(
             f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}: "
-            f"this resource takes only {' and '.join(PROPERTIES)}."
+            f"this resource takes only {', '.join([*PROPERTIES, *OPTIONAL_PROPERTIES])}."
         )
+    restore = str(properties.get("RestoreOnDelete", "false")).strip().lower()
+    if restore not in {"true", "false"}:
+        raise InvalidRequest(f"RestoreOnDelete must be true or false; got {restore[:20]!r}.")
     values = {}
     for name, form in PROPERTIES.items():
         value = properties.get(name)
@@ -74,7 +78,9 @@ def parse_request(properties: dict[str, Any]) -> RetentionRequest:
         hours = parse_retention_hours(values["DataRetentionInHours"])
     except ValueError as error:
         raise InvalidRequest(f"DataRetentionInHours {error}.") from None
-    return RetentionRequest(pool_identifier=identifier, data_retention_in_hours=hours)
+    return RetentionRequest(
+        pool_identifier=identifier, data_retention_in_hours=hours, restore_on_delete=restore == "true"
+    )
 
 
 def response_data(pool: dict[str, Any]) -> dict[str, str | int]:
@@ -110,24 +116,52 @@ def apply_retention(event: dict[str, Any], context: Any) -> str:
             request.pool_identifier,
             request.data_retention_in_hours,
         )
-        seconds = context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS
-        retention = PoolRetention(client_for(region), Deadline(seconds))
+        retention = PoolRetention(client_for(region), _deadline(context))
         pool = retention.apply(request)
         helper.Data.update(response_data(pool))
         return str(pool["PoolArn"])
     except RetentionError:
         raise
     except Exception as error:
-        logger.exception("unexpected failure")
-        raise RetentionError(
-            f"Unexpected {type(error).__name__} in the handler: {error}. "
-            "The function's log group has the details."
-        ) from error
+        raise _unexpected(error) from error
 
 
 @helper.delete
 def release(event: dict[str, Any], context: Any) -> str:
-    """The resource never owned the pool: deleting it leaves the pool and its retention as they are."""
+    """By default the pool keeps its retention: the resource never owned the pool. With RestoreOnDelete,
+    the retention the pool had before this resource first changed it is put back."""
     physical_id = str(event.get("PhysicalResourceId", ""))
-    logger.info("Delete: leaving pool %s as it is", physical_id)
+    properties = event.get("ResourceProperties") or {}
+    # Lenient on purpose: a Delete that fails over a property blocks the stack's deletion or rollback.
+    if str(properties.get("RestoreOnDelete", "")).strip().lower() != "true":
+        logger.info("Delete: leaving pool %s as it is", physical_id)
+        return physical_id
+    try:
+        region = parse_pool_identifier(physical_id).region
+    except ValueError:
+        region = None
+    if region is None:  # crhelper's generated id: the Create failed before the pool was touched
+        logger.info("Delete: %s is not a pool ARN, nothing to restore", physical_id)
+        return physical_id
+    try:
+        retention = PoolRetention(client_for(region), _deadline(context))
+        restored = retention.restore_original(physical_id)
+    except RetentionError:
+        raise
+    except Exception as error:
+        raise _unexpected(error) from error
+    if restored is not None:
+        logger.info("Delete: pool %s restored to its original %s h", physical_id, restored)
     return physical_id
+
+
+def _deadline(context: Any) -> Deadline:
+    return Deadline(context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS)
+
+
+def _unexpected(error: Exception) -> RetentionError:
+    logger.exception("unexpected failure")
+    return RetentionError(
+        f"Unexpected {type(error).__name__} in the handler: {error}. "
+        "The function's log group has the details."
+    )

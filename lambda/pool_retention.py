@@ -22,6 +22,13 @@ logger = logging.getLogger(__name__)
 
 GET_ACTION = "chime:GetMediaPipelineKinesisVideoStreamPool"
 UPDATE_ACTION = "chime:UpdateMediaPipelineKinesisVideoStreamPool"
+TAG_ACTION = "chime:TagResource"
+UNTAG_ACTION = "chime:UntagResource"
+LIST_TAGS_ACTION = "chime:ListTagsForResource"
+
+# Where a pool keeps the retention it had before this resource first changed it (restore_on_delete): on the
+# pool itself, so it survives between events and across function versions.
+ORIGINAL_RETENTION_TAG = "kvs-pool-retention:original-retention-hours"
 
 BUSY_STATUSES = frozenset({"CREATING", "UPDATING"})
 
@@ -60,6 +67,7 @@ class ServiceError(RetentionError):
 class RetentionRequest:
     pool_identifier: str
     data_retention_in_hours: int
+    restore_on_delete: bool = False
 
 
 @dataclass
@@ -149,9 +157,62 @@ class PoolRetention:
         if current == wanted:
             logger.info("pool %s: retention already %s h, no update", identifier, wanted)
             return pool
+        if request.restore_on_delete:
+            self.remember_original(pool["PoolArn"], current)
         logger.info("pool %s: retention %s h -> %s h", identifier, current, wanted)
         self.update(identifier, wanted)
         return self.wait_until_settled(identifier)
+
+    def remember_original(self, pool_arn: str, hours: int) -> None:
+        """Tag the pool with its retention before the first change; later changes keep that first value."""
+        if ORIGINAL_RETENTION_TAG in self.tags(pool_arn):
+            return
+        logger.info(
+            "pool %s: remembering original retention %s h in tag %s", pool_arn, hours, ORIGINAL_RETENTION_TAG
+        )
+        self._request(
+            "tag",
+            TAG_ACTION,
+            pool_arn,
+            lambda: self.client.tag_resource(
+                ResourceARN=pool_arn, Tags=[{"Key": ORIGINAL_RETENTION_TAG, "Value": str(hours)}]
+            ),
+        )
+
+    def restore_original(self, pool_arn: str) -> int | None:
+        """Put back the remembered retention and drop the tag; None when there is nothing to restore."""
+        try:
+            original = self.tags(pool_arn).get(ORIGINAL_RETENTION_TAG)
+        except PoolNotFound:
+            logger.info("pool %s: no longer exists, nothing to restore", pool_arn)
+            return None
+        if original is None or not original.isdigit():
+            logger.info("pool %s: no remembered retention, leaving it as it is", pool_arn)
+            return None
+        self.apply(RetentionRequest(pool_identifier=pool_arn, data_retention_in_hours=int(original)))
+        self._request(
+            "untag",
+            UNTAG_ACTION,
+            pool_arn,
+            lambda: self.client.untag_resource(ResourceARN=pool_arn, TagKeys=[ORIGINAL_RETENTION_TAG]),
+        )
+        return int(original)
+
+    def tags(self, pool_arn: str) -> dict[str, str]:
+        answer = self._request(
+            "list the tags of",
+            LIST_TAGS_ACTION,
+            pool_arn,
+            lambda: self.client.list_tags_for_resource(ResourceARN=pool_arn),
+        )
+        return {tag["Key"]: tag["Value"] for tag in answer.get("Tags", [])}
+
+    def _request(self, verb: str, action: str, identifier: str, call: Callable[[], T]) -> T:
+        """One call with retries, its errors turned into RetentionErrors that name `action`."""
+        try:
+            return self._call(verb, identifier, call)
+        except ClientError as error:
+            raise _translate(error, identifier, action, self.region) from None
 
     def update(self, identifier: str, hours: int) -> None:
         while True:
@@ -192,14 +253,12 @@ class PoolRetention:
             self._pause(next(delays), identifier, f"still {status}")
 
     def describe(self, identifier: str) -> dict[str, Any]:
-        try:
-            answer = self._call(
-                "read",
-                identifier,
-                lambda: self.client.get_media_pipeline_kinesis_video_stream_pool(Identifier=identifier),
-            )
-        except ClientError as error:
-            raise _translate(error, identifier, GET_ACTION, self.region) from None
+        answer = self._request(
+            "read",
+            GET_ACTION,
+            identifier,
+            lambda: self.client.get_media_pipeline_kinesis_video_stream_pool(Identifier=identifier),
+        )
         self.reads += 1
         return dict(answer["KinesisVideoStreamPoolConfiguration"])
 

@@ -10,8 +10,8 @@ from aws_cdk import Acknowledgment, Duration, IAnyProducer, IResolveContext, Laz
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-
 from constructs import Construct
+
 from kvs_pool_retention.handler.retention_rules import POOL_RESOURCE_TYPE, PoolIdentity
 from kvs_pool_retention.handler_asset import handler_asset_path
 
@@ -19,6 +19,8 @@ POOL_ACTIONS = (
     "chime:GetMediaPipelineKinesisVideoStreamPool",
     "chime:UpdateMediaPipelineKinesisVideoStreamPool",
 )
+# Only for pools declared with restore_on_delete, which keep their original retention in a tag.
+TAG_ACTIONS = ("chime:ListTagsForResource", "chime:TagResource", "chime:UntagResource")
 HANDLER_TIMEOUT = Duration.minutes(10)
 # IAM allows 10,240 characters of inline policy per role (white space not counted). Exact pool ARNs are
 # kept while their estimated length stays under this budget; the rest of the budget covers the log
@@ -42,8 +44,12 @@ class RetentionProvider(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self._exact_arns: list[str] = []
+        self._tagged_arns: list[str] = []
         self._estimated_chars = 0
         self._account_wide_reason: str | None = None
+        self._token_pool_tagged = (
+            False  # a token-declared pool asks for tagging: only the wide grant covers it
+        )
 
         self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
         self.role = iam.Role(
@@ -78,16 +84,20 @@ class RetentionProvider(Construct):
             policy_document=Lazy.uncached_any(_Produce(self._pool_policy)),
         )
 
-    def grant(self, identifier: str, pool: PoolIdentity | None) -> None:
-        """Let the handler read and update one pool. `pool` is None when the identifier is a token."""
+    def grant(self, identifier: str, pool: PoolIdentity | None, *, tagging: bool = False) -> None:
+        """Let the handler read and update one pool (and tag it, with `tagging`).
+
+        `pool` is None when the identifier is a token.
+        """
         if pool is None:
             self._widen("a pool identifier is only known at deploy time, so its exact ARN is not")
+            self._token_pool_tagged = self._token_pool_tagged or tagging
             return
         arn = self._pool_arn(identifier, pool)
-        if arn in self._exact_arns:
-            return
-        self._exact_arns.append(arn)
-        self._estimated_chars += _estimated_length(pool) + 3  # quotes and a comma
+        for granted, wanted in ((self._exact_arns, True), (self._tagged_arns, tagging)):
+            if wanted and arn not in granted:
+                granted.append(arn)
+                self._estimated_chars += _estimated_length(pool) + 3  # quotes and a comma
         if self._estimated_chars > EXACT_ARN_BUDGET:
             self._widen(
                 f"{len(self._exact_arns)} exact pool ARNs would pass IAM's 10,240-character limit "
@@ -123,15 +133,21 @@ class RetentionProvider(Construct):
         return Stack.of(self).format_arn(service="chime", resource=POOL_RESOURCE_TYPE, resource_name="*")
 
     def _pool_policy(self) -> dict[str, Any]:
-        resources = list(self._exact_arns)
-        if self._account_wide_reason is not None:
-            stack = Stack.of(self)
-            # Pools given by ARN in another region or account stay listed: the wide grant does not cover them.
-            resources = [self._account_wide_arn(), *(arn for arn in resources if not _in_env(arn, stack))]
-        return {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": resources}],
-        }
+        statements = [
+            {"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": self._scope(self._exact_arns)}
+        ]
+        if self._tagged_arns or self._token_pool_tagged:
+            statements.append(
+                {"Effect": "Allow", "Action": list(TAG_ACTIONS), "Resource": self._scope(self._tagged_arns)}
+            )
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    def _scope(self, arns: list[str]) -> list[str]:
+        if self._account_wide_reason is None:
+            return list(arns)
+        stack = Stack.of(self)
+        # Pools given by ARN in another region or account stay listed: the wide grant does not cover them.
+        return [self._account_wide_arn(), *(arn for arn in arns if not _in_env(arn, stack))]
 
 
 @jsii.implements(IAnyProducer)

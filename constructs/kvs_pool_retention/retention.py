@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration, Token
+import weakref
 
-from constructs import Construct
+from aws_cdk import CustomResource, Duration, Stack, Token
+from constructs import Construct, IConstruct
+
 from kvs_pool_retention.handler.retention_rules import (
     RETENTION_RANGE,
     PoolIdentity,
@@ -18,13 +20,20 @@ RESOURCE_TYPE = "Custom::KinesisVideoStreamPoolRetention"
 # longer than this only delays a failure.
 SERVICE_TIMEOUT = Duration.minutes(15)
 
+# Per app: which construct manages which pool, keyed by (account, region, name). A pool whose account or
+# region is unknown at synth is keyed to its stack, the only place it is known to be the same pool.
+_MANAGED_POOLS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
 
 class KinesisVideoStreamPoolRetention(Construct):
     """Keeps an existing Kinesis Video Stream pool's data retention at `data_retention`.
 
     The resource does not own the pool: deleting it leaves the pool and its retention as they are.
     Every instance in a stack shares one handler function, whose role may read and update only the
-    declared pools.
+    declared pools. With `restore_on_delete`, deleting the resource puts back the retention the pool had
+    before this resource first changed it (remembered in a tag on the pool).
     """
 
     def __init__(
@@ -34,20 +43,26 @@ class KinesisVideoStreamPoolRetention(Construct):
         *,
         pool_identifier: str,
         data_retention: Duration,
+        restore_on_delete: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         pool = self._check_pool_identifier(pool_identifier)
         hours = self._check_data_retention(data_retention)
+        if pool is not None:
+            self._claim(pool)
 
         provider = RetentionProvider.of(self)
-        provider.grant(pool_identifier, pool)
+        provider.grant(pool_identifier, pool, tagging=restore_on_delete)
+        properties: dict[str, object] = {"PoolIdentifier": pool_identifier, "DataRetentionInHours": hours}
+        if restore_on_delete:  # absent otherwise, so templates of users who never set it do not change
+            properties["RestoreOnDelete"] = "true"
         self.function = provider.function
         self.custom_resource = CustomResource(
             self,
             "Resource",
             service_token=provider.function.function_arn,
             resource_type=RESOURCE_TYPE,
-            properties={"PoolIdentifier": pool_identifier, "DataRetentionInHours": hours},
+            properties=properties,
             service_timeout=SERVICE_TIMEOUT,
         )
         self.custom_resource.node.add_dependency(provider.pool_access)
@@ -78,6 +93,20 @@ class KinesisVideoStreamPoolRetention(Construct):
     def data_retention_in_hours(self) -> str:
         """The retention the pool has after deployment, as a string token."""
         return self.custom_resource.get_att_string("DataRetentionInHours")
+
+    def _claim(self, pool: PoolIdentity) -> None:
+        """Refuse a second instance for the same pool: the two would fight over its retention."""
+        stack = Stack.of(self)
+        unknown = f"<{stack.node.path}>"
+        account = pool.account or (unknown if Token.is_unresolved(stack.account) else stack.account)
+        region = pool.region or (unknown if Token.is_unresolved(stack.region) else stack.region)
+        managed = _MANAGED_POOLS.setdefault(self.node.root, {})
+        first = managed.setdefault((account, region, pool.name), self.node.path)
+        if first != self.node.path:
+            raise ValueError(
+                f"pool_identifier: pool {pool.name} (account {account}, region {region}) is already "
+                f"managed by {first}; {self.node.path} targets the same pool. Declare each pool once."
+            )
 
     @staticmethod
     def _check_pool_identifier(value: str) -> PoolIdentity | None:

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
+
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from kvs_pool_retention.provider import EXACT_ARN_BUDGET
 
@@ -254,3 +255,84 @@ def test_exact_arns_are_kept_while_they_fit_then_the_grant_widens_to_this_accoun
     assert len(many_resources) == 1
     assert "pool/*" in json.dumps(many_resources)
     assert "would pass IAM's 10,240-character limit" in json.dumps(many_policy["Metadata"])
+
+
+def test_restore_on_delete_adds_the_property_and_tag_actions_on_that_pool_only():
+    stack = cdk.Stack(cdk.App(), "Test")
+    KinesisVideoStreamPoolRetention(stack, "Kept", pool_identifier="a", data_retention=cdk.Duration.hours(1))
+    KinesisVideoStreamPoolRetention(
+        stack,
+        "Restored",
+        pool_identifier=POOL_ARN,
+        data_retention=cdk.Duration.hours(2),
+        restore_on_delete=True,
+    )
+    template = Template.from_stack(stack)
+
+    template.has_resource_properties(
+        "Custom::KinesisVideoStreamPoolRetention", {"PoolIdentifier": POOL_ARN, "RestoreOnDelete": "true"}
+    )
+    template.has_resource_properties(
+        "Custom::KinesisVideoStreamPoolRetention", {"PoolIdentifier": "a", "RestoreOnDelete": Match.absent()}
+    )
+    statements = pool_policy(template)["Properties"]["PolicyDocument"]["Statement"]
+    assert statements[1] == {
+        "Effect": "Allow",
+        "Action": ["chime:ListTagsForResource", "chime:TagResource", "chime:UntagResource"],
+        "Resource": [POOL_ARN],
+    }
+
+
+def test_without_restore_on_delete_the_role_gets_no_tag_actions():
+    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
+
+    assert "chime:TagResource" not in json.dumps(pool_policy(template))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("meeting-audio", "meeting-audio"),
+        (
+            "meeting-audio",
+            "arn:aws:chime:eu-west-2:123456789012:media-pipeline-kinesis-video-stream-pool/meeting-audio",
+        ),
+    ],
+    ids=["same-name", "name-and-arn"],
+)
+def test_two_instances_for_one_pool_fail_at_synth_naming_both(first, second):
+    app = cdk.App()
+    env = cdk.Environment(account="123456789012", region="eu-west-2")
+    KinesisVideoStreamPoolRetention(
+        cdk.Stack(app, "One", env=env),
+        "Retention",
+        pool_identifier=first,
+        data_retention=cdk.Duration.hours(1),
+    )
+
+    with pytest.raises(
+        ValueError, match="already managed by One/Retention; Two/Retention targets the same pool"
+    ):
+        KinesisVideoStreamPoolRetention(
+            cdk.Stack(app, "Two", env=env),
+            "Retention",
+            pool_identifier=second,
+            data_retention=cdk.Duration.hours(2),
+        )
+
+
+def test_same_name_in_two_env_agnostic_stacks_is_not_called_a_duplicate():
+    app = cdk.App()
+    stacks = [cdk.Stack(app, name) for name in ("One", "Two")]
+    for stack in stacks:
+        KinesisVideoStreamPoolRetention(
+            stack, "Retention", pool_identifier="meeting-audio", data_retention=cdk.Duration.hours(1)
+        )
+
+    for stack in stacks:
+        Template.from_stack(stack).resource_count_is("Custom::KinesisVideoStreamPoolRetention", 1)
+
+
+def test_same_name_twice_in_one_env_agnostic_stack_is_a_duplicate():
+    with pytest.raises(ValueError, match="already managed by Test/Pool0; Test/Pool1 targets the same pool"):
+        stack_with(("meeting-audio", cdk.Duration.hours(1)), ("meeting-audio", cdk.Duration.hours(2)))

@@ -10,8 +10,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
-from kvs_pool_retention import KinesisVideoStreamPoolRetention
 
+from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from tests.conftest import ROOT
 
 ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"

@@ -179,7 +179,8 @@ def test_delete_answers_at_once_without_calling_the_api(responses, stubber, lamb
         ),
         (
             {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "Retention": "1"},
-            "Unknown property Retention: this resource takes only PoolIdentifier and DataRetentionInHours",
+            "Unknown property Retention: this resource takes only PoolIdentifier, DataRetentionInHours, "
+            "RestoreOnDelete",
         ),
     ],
 )
@@ -232,3 +233,82 @@ def test_logs_never_contain_the_response_url(responses, stubber, lambda_context,
     assert "SECRET-SIGNATURE" not in caplog.text
     assert "cloudformation-custom-resource-response" not in caplog.text
     assert f"Create: pool {POOL_NAME} to 48 h" in caplog.text
+
+
+TAG = "kvs-pool-retention:original-retention-hours"
+RESTORING = {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "RestoreOnDelete": "true"}
+
+
+def expect_tags(stubber: Stubber, tags: dict[str, str]) -> None:
+    answer = {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]} if tags else {}
+    stubber.add_response("list_tags_for_resource", answer, {"ResourceARN": POOL_ARN})
+
+
+def test_restore_on_delete_remembers_the_original_retention_before_the_first_change(
+    responses, stubber, lambda_context
+):
+    expect_get(stubber, 24)
+    expect_tags(stubber, {})
+    stubber.add_response("tag_resource", {}, {"ResourceARN": POOL_ARN, "Tags": [{"Key": TAG, "Value": "24"}]})
+    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
+    expect_get(stubber, 48)
+
+    run(cloudformation_event("Create", RESTORING), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_a_later_change_keeps_the_first_remembered_retention(responses, stubber, lambda_context):
+    expect_get(stubber, 48)
+    expect_tags(stubber, {TAG: "24"})
+    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(72, "UPDATING")})
+    expect_get(stubber, 72)
+
+    run(cloudformation_event("Update", {**RESTORING, "DataRetentionInHours": "72"}), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_delete_with_restore_puts_back_the_original_and_drops_the_tag(responses, stubber, lambda_context):
+    expect_tags(stubber, {TAG: "24"})
+    stubber.add_response(
+        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48)}, {"Identifier": POOL_ARN}
+    )
+    stubber.add_response(
+        UPDATE,
+        {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "UPDATING")},
+        {"Identifier": POOL_ARN, "StreamConfiguration": {"DataRetentionInHours": 24}},
+    )
+    stubber.add_response(
+        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(24)}, {"Identifier": POOL_ARN}
+    )
+    stubber.add_response("untag_resource", {}, {"ResourceARN": POOL_ARN, "TagKeys": [TAG]})
+
+    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_delete_with_restore_of_a_vanished_pool_succeeds(responses, stubber, lambda_context):
+    stubber.add_client_error(
+        "list_tags_for_resource", service_error_code="NotFoundException", http_status_code=404
+    )
+
+    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_delete_with_restore_after_a_failed_create_calls_nothing(responses, stubber, lambda_context):
+    run(
+        cloudformation_event("Delete", RESTORING, PhysicalResourceId="Retention_Pool_ABCDEFGH"),
+        lambda_context,
+    )
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_an_invalid_restore_on_delete_fails_create(responses, stubber, lambda_context):
+    run(cloudformation_event("Create", {**RESTORING, "RestoreOnDelete": "yes"}), lambda_context)
+
+    assert only(responses)["Reason"] == "RestoreOnDelete must be true or false; got 'yes'."

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from kvs_pool_retention import KinesisVideoStreamPoolRetention
 
+from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from tests.standins.pool_api import ACCESS_KEY, SECRET_KEY, PoolApi, serve_pool_api
 from tests.standins.response_endpoint import ResponseEndpoint, serve_response_endpoint
 

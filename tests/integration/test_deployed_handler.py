@@ -298,3 +298,32 @@ def test_the_stand_in_rejects_unsigned_requests(pool_api):
 
     assert error.value.code == 403
     assert error.value.headers["x-amzn-ErrorType"] == "UnauthorizedClientException"
+
+
+RESTORING = {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "48", "RestoreOnDelete": "true"}
+ORIGINAL_TAG = "kvs-pool-retention:original-retention-hours"
+
+
+def test_restore_on_delete_puts_back_the_retention_from_before_the_first_change(invoke, pool_api):
+    pool = pool_api.add_pool("meeting-audio", retention=24)
+
+    assert_success(invoke(cloudformation_event("Create", RESTORING)))
+    assert pool.tags == {ORIGINAL_TAG: "24"}
+    assert_success(
+        invoke(cloudformation_event("Update", {**RESTORING, "DataRetentionInHours": "72"})), hours=72
+    )
+    assert pool.tags == {ORIGINAL_TAG: "24"}
+
+    deleted = invoke(cloudformation_event("Delete", RESTORING, PhysicalResourceId=ARN))
+
+    assert deleted.body["Status"] == "SUCCESS", deleted.body["Reason"]
+    assert pool.retention == 24
+    assert pool.tags == {}
+    assert "restored to its original 24 h" in deleted.logs
+
+
+def test_restore_on_delete_of_a_pool_that_no_longer_exists_succeeds(invoke, pool_api):
+    invocation = invoke(cloudformation_event("Delete", RESTORING, PhysicalResourceId=ARN))
+
+    assert invocation.body["Status"] == "SUCCESS"
+    assert [call.method for call in pool_api.calls] == ["list-tags"]

@@ -37,7 +37,17 @@ def install_wheel(source: Path, workdir: Path) -> Path:
     """
     dist = workdir / "dist"
     subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--sdist",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(dist),
+            str(source),
+        ],
         check=True,
         capture_output=True,
     )

@@ -77,7 +77,8 @@ def test_the_wheel_holds_no_tests_or_caches(installed_python):
 
 def test_the_sdist_carries_the_handler_source(installed_python):
     (sdist,) = (installed_python.parents[2] / "dist").glob("*.tar.gz")
-    names = tarfile.open(sdist).getnames()
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
 
     assert any(name.endswith("/lambda/index.py") for name in names)
     assert any(name.endswith("/constructs/kvs_pool_retention/retention.py") for name in names)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -41,6 +41,7 @@ class Pool:
     status: str = "ACTIVE"
     size: int = 20
     forbidden: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
     pool_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     busy_until: float = 0.0
     settles_as: str = "ACTIVE"
@@ -110,6 +111,42 @@ class PoolApi:
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
+    def handle_tags(
+        self, method: str, query: dict[str, str], region: str, body: dict
+    ) -> tuple[int, dict, str | None]:
+        """GET /tags?arn=, POST /tags?operation=tag-resource|untag-resource."""
+        operation = "list-tags" if method == "GET" else query.get("operation", "")
+        arn = query.get("arn") if method == "GET" else body.get("ResourceARN")
+        with self._lock:
+            call = Call(operation, arn or "", region, body, time.monotonic())
+            self.calls.append(call)
+            status, answer, error = self._tag_answer(operation, arn or "", body)
+            call.answered = status
+            return status, answer, error
+
+    def _tag_answer(self, operation: str, arn: str, body: dict) -> tuple[int, dict, str | None]:
+        pool = next((pool for pool in self.pools.values() if pool.arn == arn), None)
+        if pool is None:
+            return (
+                404,
+                {"Code": "NotFoundException", "Message": f"Resource {arn} not found"},
+                "NotFoundException",
+            )
+        if operation == "list-tags":
+            return 200, {"Tags": [{"Key": key, "Value": value} for key, value in pool.tags.items()]}, None
+        if operation == "tag-resource":
+            pool.tags.update({tag["Key"]: tag["Value"] for tag in body["Tags"]})
+            return 204, {}, None
+        if operation == "untag-resource":
+            for key in body["TagKeys"]:
+                pool.tags.pop(key, None)
+            return 204, {}, None
+        return (
+            400,
+            {"Code": "BadRequestException", "Message": f"Unknown operation {operation}"},
+            "BadRequestException",
+        )
+
     def handle(self, method: str, identifier: str, region: str, body: dict) -> tuple[int, dict, str | None]:
         with self._lock:
             call = Call(method, identifier, region, body, time.monotonic())
@@ -176,6 +213,9 @@ def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:
             self._serve("PUT")
 
+        def do_POST(self) -> None:
+            self._serve("POST")
+
         def _serve(self, method: str) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {name.lower(): value for name, value in self.headers.items()}
@@ -187,12 +227,17 @@ def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
                     "UnauthorizedClientException",
                 )
                 return
-            match = _PATH.fullmatch(self.path.split("?", 1)[0])
-            if not match:
+            path, _, query = self.path.partition("?")
+            region = _AUTHORIZATION.fullmatch(headers["authorization"])["region"]  # type: ignore[index]
+            payload = json.loads(body or b"{}")
+            if path == "/tags":
+                self._reply(*api.handle_tags(method, dict(parse_qsl(query)), region, payload))
+                return
+            match = _PATH.fullmatch(path)
+            if not match or method == "POST":
                 self._reply(404, {"Message": "No such route"}, "NotFoundException")
                 return
-            region = _AUTHORIZATION.fullmatch(headers["authorization"])["region"]  # type: ignore[index]
-            self._reply(*api.handle(method, unquote(match["identifier"]), region, json.loads(body or b"{}")))
+            self._reply(*api.handle(method, unquote(match["identifier"]), region, payload))
 
         def _reply(self, status: int, answer: dict, error: str | None) -> None:
             payload = json.dumps(answer).encode()
