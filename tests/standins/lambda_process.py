@@ -1,0 +1,78 @@
+"""Running a synthesized Lambda asset the way the Lambda Python runtime would, in its own process.
+
+Shared by the integration tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from kvs_pool_retention import KinesisVideoStreamPoolRetention
+from tests.standins.pool_api import ACCESS_KEY, SECRET_KEY
+
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+RUNNER = Path(__file__).with_name("lambda_runtime.py")
+
+
+def synthesize_asset(outdir: Path) -> Path:
+    """Synthesize a stack and return its Lambda asset folder as the cloud assembly holds it."""
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "Asset")
+    KinesisVideoStreamPoolRetention(
+        stack, "Pool", pool_identifier="meeting-audio", data_retention=cdk.Duration.hours(48)
+    )
+    app.synth()
+    manifest = json.loads((outdir / "Asset.assets.json").read_text())
+    (asset,) = (
+        entry["source"]["path"]
+        for entry in manifest["files"].values()
+        if entry["source"].get("packaging") == "zip"
+    )
+    return outdir / asset
+
+
+def lambda_runtime_path(folder: Path) -> Path:
+    """Fill `folder` with only what the Lambda Python runtime provides: boto3 and its dependencies."""
+    for package in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        assert spec is not None, package
+        assert spec.origin is not None, package
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source)
+    return folder
+
+
+def lambda_environment(pool_api_url: str, ca_file: Path) -> dict[str, str]:
+    """Lambda's variables, with the pool API and the response URL's CA pointing at the local stand-ins."""
+    return {
+        "PATH": os.environ["PATH"],
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_LAMBDA_FUNCTION_NAME": "kvs-pool-retention-handler",
+        "AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES": pool_api_url,
+        "SSL_CERT_FILE": str(ca_file),
+    }
+
+
+def invoke_asset(
+    asset: Path, runtime_path: Path, event_file: Path, env: dict[str, str], budget_seconds: float
+) -> subprocess.CompletedProcess[str]:
+    """Run the asset's `index.handler` on one event in a fresh `python -S` process."""
+    return subprocess.run(
+        [sys.executable, "-S", str(RUNNER), str(asset), str(event_file), str(budget_seconds)],
+        env={**env, "PYTHONPATH": str(runtime_path)},
+        capture_output=True,
+        text=True,
+        timeout=budget_seconds + 30,
+        check=False,
+    )
