@@ -161,7 +161,7 @@ class PoolRetention:
             self.remember_original(pool["PoolArn"], current)
         logger.info("pool %s: retention %s h -> %s h", identifier, current, wanted)
         self.update(identifier, wanted)
-        return self.wait_until_settled(identifier)
+        return self.wait_until_settled(identifier, just_updated=True)
 
     def remember_original(self, pool_arn: str, hours: int) -> None:
         """Tag the pool with its retention before the first change; later changes keep that first value."""
@@ -233,10 +233,12 @@ class PoolRetention:
                 self._pause(self.polling.cap, identifier, "busy with another change")
                 self.wait_until_settled(identifier)
 
-    def wait_until_settled(self, identifier: str) -> dict[str, Any]:
+    def wait_until_settled(self, identifier: str, *, just_updated: bool = False) -> dict[str, Any]:
         """Read the pool until it is neither CREATING nor UPDATING; fail on FAILED or DELETING."""
         started = self.deadline.clock()
         delays = self.polling.delays()
+        if just_updated:  # the update's own answer said UPDATING: a read at once would only repeat it
+            self._pause(next(delays), identifier, "still UPDATING")
         while True:
             pool = self.describe(identifier)
             status = pool["PoolStatus"]

@@ -4,7 +4,6 @@ boto3 clients when `index` is imported, and those need a region and (fake) crede
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,20 +37,6 @@ def cdk_cli() -> str:
     if not cli.exists():
         pytest.fail("The pinned CDK CLI is missing: run `make setup` (npm ci) first.")
     return str(cli)
-
-
-@pytest.fixture
-def clean_copy(tmp_path: Path) -> Path:
-    """The repository's tracked sources copied elsewhere, without caches or build output."""
-    target = tmp_path / "repo"
-    shutil.copytree(
-        ROOT,
-        target,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "node_modules", "cdk.out", "__pycache__", "*.egg-info", ".*_cache"
-        ),
-    )
-    return target
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.cli, pytest.mark.usefixtures("cdk_cli")]
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def cdk(cdk_cli: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+def cdk(*arguments: str) -> subprocess.CompletedProcess[str]:
     """Run the pinned CLI as a person would, `npx cdk` from a plain shell: no telemetry variable set."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CDK_", "JSII_"))}
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{SYSTEM_PATH}"
@@ -38,19 +38,18 @@ def pools(first_hours: int) -> str:
     )
 
 
-def test_quiet_synth_prints_nothing_no_eol_banner_telemetry_flags_or_notices(cdk_cli, tmp_path):
-    result = cdk(cdk_cli, "synth", "--quiet", "--output", str(tmp_path))
+def test_quiet_synth_prints_nothing_no_eol_banner_telemetry_flags_or_notices(tmp_path):
+    result = cdk("synth", "--quiet", "--output", str(tmp_path))
 
     assert result.returncode == 0, result.stderr
     assert (result.stdout, result.stderr) == ("", "")
 
 
-def test_a_retention_change_reads_in_cdk_diff_as_that_one_property(cdk_cli, tmp_path):
+def test_a_retention_change_reads_in_cdk_diff_as_that_one_property(tmp_path):
     saved = tmp_path / "before"
-    assert cdk(cdk_cli, "synth", "--quiet", "--output", str(saved), "-c", pools(48)).returncode == 0
+    assert cdk("synth", "--quiet", "--output", str(saved), "-c", pools(48)).returncode == 0
 
     result = cdk(
-        cdk_cli,
         "diff",
         "--template",
         str(saved / "KvsPoolRetention.template.json"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import importlib.util
 import shutil
 import tempfile
 from importlib import resources
@@ -25,8 +26,16 @@ def handler_asset_path() -> str:
     atexit.register(shutil.rmtree, staging, ignore_errors=True)
     _copy_modules(resources.files(HANDLER_PACKAGE), staging, skip={"__init__.py"})
     for package in BUNDLED_PACKAGES:
-        _copy_modules(resources.files(package), staging / package, skip=set())
+        _copy_modules(_package_folder(package), staging / package, skip=set())
     return str(staging)
+
+
+def _package_folder(package: str) -> Path:
+    """Where an installed package lives, found without importing it (crhelper would import boto3)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{package} is missing: `pip install cdk-kvs-pool-retention` installs it")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _copy_modules(source: Traversable, target: Path, skip: set[str]) -> None:

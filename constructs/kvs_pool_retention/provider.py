@@ -1,8 +1,14 @@
-"""The one handler function per stack, its role, log group, and the pool grants every instance adds."""
+"""The one handler function per stack, its role, log group, and the pool grants every instance adds.
+
+Every instance calls in here, so the stack's facts (partition, account, region) are read from CDK once per
+stack and kept as Python values: each call into aws-cdk-lib is a round trip to its Node process.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jsii
@@ -10,7 +16,7 @@ from aws_cdk import Acknowledgment, Duration, IAnyProducer, IResolveContext, Laz
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from kvs_pool_retention.handler.retention_rules import POOL_RESOURCE_TYPE, PoolIdentity
 from kvs_pool_retention.handler_asset import handler_asset_path
@@ -29,27 +35,42 @@ EXACT_ARN_BUDGET = 9_000
 # Longest values the pseudo parameters can resolve to, for estimating ARNs that contain them.
 _LONGEST = {"partition": len("aws-iso-b"), "region": len("ap-southeast-10"), "account": 12}
 
+_PROVIDERS: weakref.WeakKeyDictionary[Stack, RetentionProvider] = weakref.WeakKeyDictionary()
+# Per app: which construct manages which pool, keyed by (account, region, name). A pool whose account or
+# region is unknown at synth is keyed to its stack, the only place it is known to be the same pool.
+_MANAGED_POOLS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str], Construct]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True)
+class _Grant:
+    arn: str
+    in_stack_env: bool  # known to be in the stack's account and region, so the wide grant covers it
+
 
 class RetentionProvider(Construct):
-    """Shared by every KinesisVideoStreamPoolRetention in a stack; found by a fixed id."""
+    """Shared by every KinesisVideoStreamPoolRetention in a stack."""
 
     ID = "KvsPoolRetentionProvider"
 
     @classmethod
-    def of(cls, scope: Construct) -> RetentionProvider:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.ID)
-        return existing if isinstance(existing, RetentionProvider) else cls(stack, cls.ID)
+    def of(cls, stack: Stack) -> RetentionProvider:
+        if stack not in _PROVIDERS:
+            _PROVIDERS[stack] = cls(stack, cls.ID)
+        return _PROVIDERS[stack]
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
-        super().__init__(scope, construct_id)
-        self._exact_arns: list[str] = []
-        self._tagged_arns: list[str] = []
+    def __init__(self, stack: Stack, construct_id: str) -> None:
+        super().__init__(stack, construct_id)
+        self._root = stack.node.root
+        self._stack_path = stack.node.path
+        self._partition, self._account, self._region = stack.partition, stack.account, stack.region
+        self._env_known = not (Token.is_unresolved(self._account) or Token.is_unresolved(self._region))
+        self._pools: list[_Grant] = []
+        self._tagged: list[_Grant] = []
         self._estimated_chars = 0
         self._account_wide_reason: str | None = None
-        self._token_pool_tagged = (
-            False  # a token-declared pool asks for tagging: only the wide grant covers it
-        )
+        self._tags_token_pool = False  # a token-declared pool with tagging: only the wide grant covers it
 
         self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
         self.role = iam.Role(
@@ -83,33 +104,54 @@ class RetentionProvider(Construct):
             roles=[self.role.role_name],
             policy_document=Lazy.uncached_any(_Produce(self._pool_policy)),
         )
+        # Every retention resource references the function, so this one dependency makes each of them wait
+        # for its pool's grant, in Creates and Updates alike.
+        self.function.node.add_dependency(self.pool_access)
+        self.service_token = self.function.function_arn
 
-    def grant(self, identifier: str, pool: PoolIdentity | None, *, tagging: bool = False) -> None:
+    def claim(self, pool: PoolIdentity, claimant: Construct) -> None:
+        """Refuse a second instance for the same pool in this app: the two would fight over its retention."""
+        unknown = f"<{self._stack_path}>"
+        account = pool.account or (self._account if self._env_known else unknown)
+        region = pool.region or (self._region if self._env_known else unknown)
+        first = _MANAGED_POOLS.setdefault(self._root, {}).setdefault((account, region, pool.name), claimant)
+        if first is not claimant:
+            raise ValueError(
+                f"pool_identifier: pool {pool.name} (account {account}, region {region}) is already "
+                f"managed by {first.node.path}; {claimant.node.path} targets the same pool. "
+                "Declare each pool once."
+            )
+
+    def grant(self, pool: PoolIdentity | None, *, tagging: bool = False) -> None:
         """Let the handler read and update one pool (and tag it, with `tagging`).
 
-        `pool` is None when the identifier is a token.
+        `pool` is None when the identifier is a token: only the account-wide grant can cover it.
         """
         if pool is None:
             self._widen("a pool identifier is only known at deploy time, so its exact ARN is not")
-            self._token_pool_tagged = self._token_pool_tagged or tagging
+            self._tags_token_pool = self._tags_token_pool or tagging
             return
-        arn = self._pool_arn(identifier, pool)
-        for granted, wanted in ((self._exact_arns, True), (self._tagged_arns, tagging)):
-            if wanted and arn not in granted:
-                granted.append(arn)
+        grant = self._grant_for(pool)
+        for granted, wanted in ((self._pools, True), (self._tagged, tagging)):
+            if wanted and grant not in granted:
+                granted.append(grant)
                 self._estimated_chars += _estimated_length(pool) + 3  # quotes and a comma
         if self._estimated_chars > EXACT_ARN_BUDGET:
             self._widen(
-                f"{len(self._exact_arns)} exact pool ARNs would pass IAM's 10,240-character limit "
+                f"{len(self._pools)} exact pool ARNs would pass IAM's 10,240-character limit "
                 "for a role's inline policies"
             )
 
-    def _pool_arn(self, identifier: str, pool: PoolIdentity) -> str:
-        if pool.region is not None:
-            return identifier
-        return Stack.of(self).format_arn(
-            service="chime", resource=POOL_RESOURCE_TYPE, resource_name=pool.name
-        )
+    def _grant_for(self, pool: PoolIdentity) -> _Grant:
+        if pool.region is None:
+            return _Grant(self._arn(pool.name), in_stack_env=True)
+        arn = f"arn:{pool.partition}:chime:{pool.region}:{pool.account}:{POOL_RESOURCE_TYPE}/{pool.name}"
+        in_env = self._env_known and (pool.account, pool.region) == (self._account, self._region)
+        return _Grant(arn, in_stack_env=in_env)
+
+    def _arn(self, name: str) -> str:
+        """A pool ARN in the stack's partition, account and region (tokens for an env-agnostic stack)."""
+        return f"arn:{self._partition}:chime:{self._region}:{self._account}:{POOL_RESOURCE_TYPE}/{name}"
 
     def _widen(self, why: str) -> None:
         """Grant this account's pools in this region instead of listing each: said once, acknowledged."""
@@ -120,34 +162,26 @@ class RetentionProvider(Construct):
             f"Scoped to this account's KVS pools in this region because {why}; "
             "the handler only reads and updates the pools declared in this stack."
         )
-        finding = (
-            f"AwsSolutions-IAM5[Resource::{_nag_notation(Stack.of(self).resolve(self._account_wide_arn()))}]"
-        )
+        finding = f"AwsSolutions-IAM5[Resource::{_nag_notation(Stack.of(self).resolve(self._arn('*')))}]"
         Validations.of(self.pool_access).acknowledge(Acknowledgment(id=finding, reason=reason))
         # cdk-nag 2.x reads suppressions from the template instead; it also serves as the audit trail there.
         self.pool_access.add_metadata(
             "cdk_nag", {"rules_to_suppress": [{"id": "AwsSolutions-IAM5", "reason": reason}]}
         )
 
-    def _account_wide_arn(self) -> str:
-        return Stack.of(self).format_arn(service="chime", resource=POOL_RESOURCE_TYPE, resource_name="*")
-
     def _pool_policy(self) -> dict[str, Any]:
-        statements = [
-            {"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": self._scope(self._exact_arns)}
-        ]
-        if self._tagged_arns or self._token_pool_tagged:
+        statements = [{"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": self._scope(self._pools)}]
+        if self._tagged or self._tags_token_pool:
             statements.append(
-                {"Effect": "Allow", "Action": list(TAG_ACTIONS), "Resource": self._scope(self._tagged_arns)}
+                {"Effect": "Allow", "Action": list(TAG_ACTIONS), "Resource": self._scope(self._tagged)}
             )
         return {"Version": "2012-10-17", "Statement": statements}
 
-    def _scope(self, arns: list[str]) -> list[str]:
+    def _scope(self, grants: list[_Grant]) -> list[str]:
         if self._account_wide_reason is None:
-            return list(arns)
-        stack = Stack.of(self)
+            return [grant.arn for grant in grants]
         # Pools given by ARN in another region or account stay listed: the wide grant does not cover them.
-        return [self._account_wide_arn(), *(arn for arn in arns if not _in_env(arn, stack))]
+        return [self._arn("*"), *(grant.arn for grant in grants if not grant.in_stack_env)]
 
 
 @jsii.implements(IAnyProducer)
@@ -175,13 +209,3 @@ def _nag_notation(resolved: object) -> str:
     if isinstance(resolved, dict) and "Ref" in resolved:
         return f"<{resolved['Ref']}>"
     return str(resolved)
-
-
-def _in_env(arn: str, stack: Stack) -> bool:
-    """Whether an ARN is known to be in the stack's account and region (never, for an env-agnostic stack)."""
-    if Token.is_unresolved(arn):
-        return True  # formatted from the stack's own pseudo parameters
-    if Token.is_unresolved(stack.region) or Token.is_unresolved(stack.account):
-        return False
-    parts = arn.split(":")
-    return parts[3] == stack.region and parts[4] == stack.account

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import weakref
-
 from aws_cdk import CustomResource, Duration, Stack, Token
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from kvs_pool_retention.handler.retention_rules import (
     RETENTION_RANGE,
@@ -19,12 +17,6 @@ RESOURCE_TYPE = "Custom::KinesisVideoStreamPoolRetention"
 # CloudFormation's default is an hour; the handler answers within its 10-minute timeout, so waiting
 # longer than this only delays a failure.
 SERVICE_TIMEOUT = Duration.minutes(15)
-
-# Per app: which construct manages which pool, keyed by (account, region, name). A pool whose account or
-# region is unknown at synth is keyed to its stack, the only place it is known to be the same pool.
-_MANAGED_POOLS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str], str]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class KinesisVideoStreamPoolRetention(Construct):
@@ -48,11 +40,10 @@ class KinesisVideoStreamPoolRetention(Construct):
         super().__init__(scope, construct_id)
         pool = self._check_pool_identifier(pool_identifier)
         hours = self._check_data_retention(data_retention)
+        provider = RetentionProvider.of(scope if isinstance(scope, Stack) else Stack.of(scope))
         if pool is not None:
-            self._claim(pool)
-
-        provider = RetentionProvider.of(self)
-        provider.grant(pool_identifier, pool, tagging=restore_on_delete)
+            provider.claim(pool, self)
+        provider.grant(pool, tagging=restore_on_delete)
         properties: dict[str, object] = {"PoolIdentifier": pool_identifier, "DataRetentionInHours": hours}
         if restore_on_delete:  # absent otherwise, so templates of users who never set it do not change
             properties["RestoreOnDelete"] = "true"
@@ -60,12 +51,11 @@ class KinesisVideoStreamPoolRetention(Construct):
         self.custom_resource = CustomResource(
             self,
             "Resource",
-            service_token=provider.function.function_arn,
+            service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
             properties=properties,
             service_timeout=SERVICE_TIMEOUT,
         )
-        self.custom_resource.node.add_dependency(provider.pool_access)
 
     @property
     def pool_arn(self) -> str:
@@ -93,20 +83,6 @@ class KinesisVideoStreamPoolRetention(Construct):
     def data_retention_in_hours(self) -> str:
         """The retention the pool has after deployment, as a string token."""
         return self.custom_resource.get_att_string("DataRetentionInHours")
-
-    def _claim(self, pool: PoolIdentity) -> None:
-        """Refuse a second instance for the same pool: the two would fight over its retention."""
-        stack = Stack.of(self)
-        unknown = f"<{stack.node.path}>"
-        account = pool.account or (unknown if Token.is_unresolved(stack.account) else stack.account)
-        region = pool.region or (unknown if Token.is_unresolved(stack.region) else stack.region)
-        managed = _MANAGED_POOLS.setdefault(self.node.root, {})
-        first = managed.setdefault((account, region, pool.name), self.node.path)
-        if first != self.node.path:
-            raise ValueError(
-                f"pool_identifier: pool {pool.name} (account {account}, region {region}) is already "
-                f"managed by {first}; {self.node.path} targets the same pool. Declare each pool once."
-            )
 
     @staticmethod
     def _check_pool_identifier(value: str) -> PoolIdentity | None:

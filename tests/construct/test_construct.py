@@ -154,14 +154,16 @@ def test_the_function_runs_the_newest_python_runtime_cdk_offers():
     )
 
 
-def test_each_resource_waits_for_its_pool_grant():
+def test_each_resource_waits_for_its_pool_grant_through_the_function():
     template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
 
     (resource,) = template.find_resources("Custom::KinesisVideoStreamPoolRetention").values()
+    ((function_id, function),) = template.find_resources("AWS::Lambda::Function").items()
     (policy_id,) = template.find_resources(
         "AWS::IAM::Policy", {"Properties": {"PolicyName": "kvs-pool-retention-pools"}}
     )
-    assert policy_id in resource["DependsOn"]
+    assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert policy_id in function["DependsOn"]
 
 
 def test_attributes_are_the_resources_data_fields():

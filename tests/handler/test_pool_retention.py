@@ -90,7 +90,7 @@ def test_changed_retention_is_updated_and_waited_for_until_active(stubbed, clock
 
     assert pool["PoolStatus"] == "ACTIVE"
     assert pool["StreamConfiguration"]["DataRetentionInHours"] == 48
-    assert clock.sleeps == [0.5, 1.5]
+    assert clock.sleeps == [0.5, 1.5, 1.0]  # no read right after the update: it answered UPDATING
 
 
 def test_a_busy_pool_is_waited_for_before_it_is_read_for_comparison(stubbed, clock):

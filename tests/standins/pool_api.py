@@ -23,6 +23,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tests.standins.serving import serving
+
 ACCESS_KEY = "AKIDLOCALSTANDIN"
 SECRET_KEY = "local-stand-in-secret"
 ACCOUNT = "111122223333"
@@ -260,10 +262,5 @@ def serve_pool_api() -> Iterator[PoolApi]:
     api = PoolApi()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(api))
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()

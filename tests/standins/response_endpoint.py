@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import ssl
-import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import trustme
+
+from tests.standins.serving import serving
 
 
 class ResponseEndpoint:
@@ -22,9 +24,9 @@ class ResponseEndpoint:
         self.bodies: list[dict] = []
         self.raw_bodies: list[bytes] = []
         self.paths: list[str] = []
+        self.arrived_at: list[float] = []  # time.monotonic() of each recorded body
         self.attempts = 0
         self.answers: list[int | None] = []  # queued answers: a status, or None to drop the connection
-        self.body_arrived = threading.Event()
 
     @property
     def url(self) -> str:
@@ -47,7 +49,7 @@ def _handler_class(endpoint_ref: list[ResponseEndpoint]) -> type[BaseHTTPRequest
                 endpoint.raw_bodies.append(body)
                 endpoint.bodies.append(json.loads(body))
                 endpoint.paths.append(self.path)
-                endpoint.body_arrived.set()
+                endpoint.arrived_at.append(time.monotonic())
             self.send_response(answer)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -71,10 +73,5 @@ def serve_response_endpoint(directory: Path) -> Iterator[ResponseEndpoint]:
     server.socket = context.wrap_socket(server.socket, server_side=True)
     endpoint = ResponseEndpoint(ca_file, server)
     ref.append(endpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield endpoint
-    finally:
-        server.shutdown()
-        server.server_close()

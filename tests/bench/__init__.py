@@ -1,0 +1,4 @@
+"""`make bench`: this construct against CDK's AwsCustomResource doing the same job, measured in one run.
+
+Writes docs/benchmarks/results.md, results.json and synth.png. Not collected by pytest.
+"""

@@ -1,0 +1,265 @@
+"""Run the benchmark and write docs/benchmarks/: `make bench` (about 7 minutes on 2 cores)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ROOT
+from tests.fakes import cloudformation_event
+from tests.standins.lambda_process import (
+    invoke_asset,
+    lambda_environment,
+    lambda_runtime_path,
+    synthesize_asset,
+)
+from tests.standins.pool_api import PoolApi, serve_pool_api
+from tests.standins.response_endpoint import ResponseEndpoint, serve_response_endpoint
+
+OUT = ROOT / "docs" / "benchmarks"
+COUNTS = (1, 10, 100, 490)
+KINDS = ("ours", "aws-custom-resource")
+SYNTH_REPEATS = 3
+LIMITS = {
+    "resources": 500,
+    "outputs": 200,
+    "template_bytes": 1_048_576,
+    "inline_policy_chars": 10_240,
+    "managed_policies": 10,
+    "managed_policy_chars": 6_144,
+}
+# Stand-ins for values CloudFormation fills in, to count IAM policy characters as IAM would see them.
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+GETATT_LENGTH = 90  # a log group or function ARN
+
+
+# --- synthesis -------------------------------------------------------------------------------------
+
+
+def measure_synth(kind: str, count: int, workdir: Path) -> dict[str, Any]:
+    runs = []
+    for repeat in range(SYNTH_REPEATS):
+        outdir = workdir / f"{kind}-{count}-{repeat}"
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.bench.synth_stack", kind, str(count), str(outdir)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    template_path = Path(runs[0]["template"])
+    return {
+        "kind": kind,
+        "pools": count,
+        "synth_seconds": statistics.median(run["seconds"] for run in runs),
+        "template_bytes": template_path.stat().st_size,
+        **template_figures(json.loads(template_path.read_text())),
+    }
+
+
+def template_figures(template: dict[str, Any]) -> dict[str, Any]:
+    resources = template.get("Resources", {})
+    roles = [name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Role"]
+    per_role = [role_policy_figures(resources, role) for role in roles]
+    worst = max(per_role, key=lambda figures: figures["inline_policy_chars"])
+    return {"resources": len(resources), "outputs": len(template.get("Outputs", {})), **worst}
+
+
+def role_policy_figures(resources: dict[str, Any], role: str) -> dict[str, Any]:
+    reference = {"Ref": role}
+    inline = [
+        resource["Properties"]["PolicyDocument"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Policy" and reference in resource["Properties"].get("Roles", [])
+    ]
+    inline += [policy["PolicyDocument"] for policy in resources[role]["Properties"].get("Policies", [])]
+    managed = [
+        resource["Properties"]["PolicyDocument"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        and reference in resource["Properties"].get("Roles", [])
+    ]
+    aws_managed = len(resources[role]["Properties"].get("ManagedPolicyArns", []))
+    return {
+        "inline_policy_chars": sum(iam_chars(document) for document in inline),
+        "managed_policies": len(managed) + aws_managed,
+        "managed_policy_chars": max((iam_chars(document) for document in managed), default=0),
+    }
+
+
+def iam_chars(document: Any) -> int:
+    """Characters IAM counts: the resolved policy without white space."""
+    return len(json.dumps(resolve(document), separators=(",", ":")))
+
+
+def resolve(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return PSEUDO.get(value["Ref"], "x" * 20)
+        if "Fn::GetAtt" in value:
+            return "x" * GETATT_LENGTH
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(resolve(part)) for part in parts)
+        return {key: resolve(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve(item) for item in value]
+    return value
+
+
+def within_limits(row: dict[str, Any]) -> list[str]:
+    """The limits a synthesized stack passes (empty when it stays within all)."""
+    return [name for name, limit in LIMITS.items() if row[name] > limit]
+
+
+# --- the handler against the local stand-ins ---------------------------------------------------------
+
+
+class HandlerBench:
+    def __init__(
+        self, api: PoolApi, cfn: ResponseEndpoint, asset: Path, runtime: Path, workdir: Path
+    ) -> None:
+        self.api, self.cfn, self.asset, self.runtime, self.workdir = api, cfn, asset, runtime, workdir
+        self.env = lambda_environment(api.url, cfn.ca_file)
+
+    def invoke(self, name: str, event: dict[str, Any]) -> float:
+        event_file = self.workdir / f"{name}-{time.monotonic_ns()}.json"
+        event_file.write_text(json.dumps({**event, "ResponseURL": self.cfn.url}))
+        done = invoke_asset(self.asset, self.runtime, event_file, self.env, 600.0)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr)
+        return float(done.stdout.strip().splitlines()[-1])
+
+    def transitions(self, seconds: float, runs: int) -> dict[str, Any]:
+        """Change `runs` pools at once, each taking `seconds` to turn ACTIVE again."""
+        self.api.transition_seconds = seconds
+        names = [f"transition-{int(seconds)}s-{run}" for run in range(runs)]
+        for name in names:
+            self.api.add_pool(name, retention=24)
+        threads = [
+            threading.Thread(
+                target=self.invoke,
+                args=(
+                    name,
+                    cloudformation_event("Create", {"PoolIdentifier": name, "DataRetentionInHours": "48"}),
+                ),
+            )
+            for name in names
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        overheads, read_rates = [], []
+        for name in names:
+            pool = self.api.pools[name]
+            arrived = next(
+                at
+                for at, body in zip(self.cfn.arrived_at, self.cfn.bodies, strict=True)
+                if body["PhysicalResourceId"] == pool.arn
+            )
+            put = next(call.at for call in self.api.calls if call.method == "PUT" and call.identifier == name)
+            reads = [
+                call
+                for call in self.api.calls
+                if call.method == "GET" and call.identifier == name and call.at > put
+            ]
+            overheads.append(arrived - pool.busy_until)
+            read_rates.append(len(reads) / (arrived - put))
+        return {
+            "transition_seconds": seconds,
+            "runs": runs,
+            "overhead_median_seconds": statistics.median(overheads),
+            "overhead_max_seconds": max(overheads),
+            "reads_per_second_max": max(read_rates),
+        }
+
+    def deletes(self, runs: int) -> dict[str, Any]:
+        self.api.add_pool("deleted", retention=24)
+        arn = self.api.pools["deleted"].arn
+        handler_seconds = [
+            self.invoke("delete", cloudformation_event("Delete", PhysicalResourceId=arn)) for _ in range(runs)
+        ]
+        return {
+            "runs": runs,
+            "handler_median_seconds": statistics.median(handler_seconds),
+            "handler_max_seconds": max(handler_seconds),
+        }
+
+    def cold_imports(self, runs: int) -> dict[str, float]:
+        probes = {
+            "handler": f"import sys; sys.path.insert(0, {str(self.asset)!r}); import index",
+            "boto3_and_one_client": "import boto3; boto3.client('chime-sdk-media-pipelines')",
+        }
+        figures = {}
+        for name, code in probes.items():
+            timer = (
+                f"import time; started = time.perf_counter(); {code}; print(time.perf_counter() - started)"
+            )
+            samples = []
+            for _ in range(runs):
+                done = subprocess.run(
+                    [sys.executable, "-S", "-c", timer],
+                    env={**self.env, "PYTHONPATH": str(self.runtime)},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                samples.append(float(done.stdout.strip()))
+            figures[f"{name}_median_seconds"] = statistics.median(samples)
+        return figures
+
+
+def measure_handler(workdir: Path) -> dict[str, Any]:
+    asset = synthesize_asset(workdir / "asset.out")
+    runtime = lambda_runtime_path(Path(tempfile.mkdtemp(dir=workdir)))
+    with serve_pool_api() as api, serve_response_endpoint(workdir) as cfn:
+        bench = HandlerBench(api, cfn, asset, runtime, workdir)
+        return {
+            "transitions": [bench.transitions(3.0, runs=5), bench.transitions(60.0, runs=3)],
+            "delete": bench.deletes(runs=5),
+            "cold_import": bench.cold_imports(runs=5),
+        }
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    started = time.monotonic()
+    os.environ.setdefault("JSII_NODE", str(ROOT / "node_modules" / ".bin" / "node"))
+    with tempfile.TemporaryDirectory(prefix="kvs-bench-") as scratch:
+        workdir = Path(scratch)
+        synth_rows = [measure_synth(kind, count, workdir) for count in COUNTS for kind in KINDS]
+        handler = measure_handler(workdir)
+    results = {
+        "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "synth": synth_rows,
+        "handler": handler,
+        "bench_seconds": time.monotonic() - started,
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    from tests.bench.report import plot, render
+
+    (OUT / "results.md").write_text(render(results, LIMITS))
+    plot(results, LIMITS, OUT / "synth.png")
+    print((OUT / "results.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Turn the benchmark's results into the committed markdown table and PNG plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+LABELS = {"ours": "KinesisVideoStreamPoolRetention", "aws-custom-resource": "AwsCustomResource"}
+
+
+def _pair(results: dict[str, Any], count: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    rows = {row["kind"]: row for row in results["synth"] if row["pools"] == count}
+    return rows["ours"], rows["aws-custom-resource"]
+
+
+def _passed(row: dict[str, Any], limits: dict[str, int]) -> str:
+    over = [f"{name} {row[name]:,} > {limit:,}" for name, limit in limits.items() if row[name] > limit]
+    return "yes" if not over else "no: " + "; ".join(over)
+
+
+def render(results: dict[str, Any], limits: dict[str, int]) -> str:
+    counts = sorted({row["pools"] for row in results["synth"]})
+    lines = [
+        "# Benchmark: KinesisVideoStreamPoolRetention vs AwsCustomResource",
+        "",
+        f"Written by `make bench` ({results['machine']}, {results['bench_seconds'] / 60:.1f} min). Both sides set",
+        "the retention of N pools in one stack; AwsCustomResource calls `UpdateMediaPipelineKinesisVideoStreamPool`",
+        "as CDK's documentation shows (`AwsCustomResourcePolicy.fromSdkCalls(ANY_RESOURCE)`,",
+        "`install_latest_aws_sdk=False`). Synth time is building the app and synthesizing it, median of 3 runs",
+        "each in a fresh process, imports excluded. IAM characters are counted as IAM does (resolved, no white",
+        "space) on the handler function's role.",
+        "",
+        "## Synthesis and limits",
+        "",
+        "| pools | synth s ours / ACR (ratio) | template KB ours / ACR (ratio) | resources ours / ACR | "
+        "outputs | inline IAM chars ours / ACR | managed policies ours / ACR | within limits: ours | "
+        "within limits: ACR |",
+        "|---:|---|---|---|---|---|---|---|---|",
+    ]
+    for count in counts:
+        ours, acr = _pair(results, count)
+        lines.append(
+            f"| {count} "
+            f"| {ours['synth_seconds']:.2f} / {acr['synth_seconds']:.2f} ({ours['synth_seconds'] / acr['synth_seconds']:.2f}) "
+            f"| {ours['template_bytes'] / 1024:.1f} / {acr['template_bytes'] / 1024:.1f} "
+            f"({ours['template_bytes'] / acr['template_bytes']:.2f}) "
+            f"| {ours['resources']} / {acr['resources']} "
+            f"| {ours['outputs']} / {acr['outputs']} "
+            f"| {ours['inline_policy_chars']:,} / {acr['inline_policy_chars']:,} "
+            f"| {ours['managed_policies']} / {acr['managed_policies']} "
+            f"| {_passed(ours, limits)} | {_passed(acr, limits)} |"
+        )
+    handler = results["handler"]
+    lines += [
+        "",
+        "Limits checked: 500 resources, 200 outputs, 1 MB template; per role 10 240 characters of inline policy,",
+        "at most 10 managed policies of 6 144 characters each (AWS managed ones count towards the 10).",
+        "",
+        "## The handler against the local API stand-in",
+        "",
+        "Overhead is the time from the pool turning ACTIVE to the response reaching the (local) pre-signed URL;",
+        "reads per second count the reads made between the update and the response.",
+        "",
+        "| transition | runs (concurrent) | overhead median | overhead max | reads per second (max) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for transition in handler["transitions"]:
+        lines.append(
+            f"| {transition['transition_seconds']:.0f} s | {transition['runs']} "
+            f"| {transition['overhead_median_seconds']:.2f} s | {transition['overhead_max_seconds']:.2f} s "
+            f"| {transition['reads_per_second_max']:.2f} |"
+        )
+    delete, cold = handler["delete"], handler["cold_import"]
+    lines += [
+        "",
+        f"Delete: answered in {delete['handler_median_seconds'] * 1000:.0f} ms median, "
+        f"{delete['handler_max_seconds'] * 1000:.0f} ms at most ({delete['runs']} runs, no API call).",
+        "",
+        f"Cold import: the handler module {cold['handler_median_seconds']:.2f} s (boto3, crhelper and the four clients",
+        f"crhelper and the handler create), against {cold['boto3_and_one_client_median_seconds']:.2f} s for `import boto3`",
+        "plus one client (median of 5 fresh processes).",
+        "",
+        "## Goals",
+        "",
+        "| goal | measured | met |",
+        "|---|---|---|",
+    ]
+    short, long = handler["transitions"]
+    ours100, acr100 = _pair(results, 100)
+    ours490, _ = _pair(results, 490)
+    goals = [
+        (
+            "response overhead ≤ 1 s median after a 3 s transition",
+            f"{short['overhead_median_seconds']:.2f} s",
+            short["overhead_median_seconds"] <= 1,
+        ),
+        (
+            "response overhead ≤ 2.5 s median after a 60 s transition",
+            f"{long['overhead_median_seconds']:.2f} s",
+            long["overhead_median_seconds"] <= 2.5,
+        ),
+        (
+            "at most one read per second on average",
+            f"{max(short['reads_per_second_max'], long['reads_per_second_max']):.2f} /s",
+            max(short["reads_per_second_max"], long["reads_per_second_max"]) <= 1,
+        ),
+        (
+            "delete answered in ≤ 1 s",
+            f"{delete['handler_max_seconds'] * 1000:.0f} ms",
+            delete["handler_max_seconds"] <= 1,
+        ),
+        (
+            "synth time ≤ AwsCustomResource's at 100 pools",
+            f"{ours100['synth_seconds'] / acr100['synth_seconds']:.2f} x",
+            ours100["synth_seconds"] <= acr100["synth_seconds"],
+        ),
+        (
+            "template bytes ≤ 0.5 x AwsCustomResource's at 100 pools",
+            f"{ours100['template_bytes'] / acr100['template_bytes']:.2f} x",
+            ours100["template_bytes"] <= 0.5 * acr100["template_bytes"],
+        ),
+        ("490 pools stay within every limit", _passed(ours490, limits), _passed(ours490, limits) == "yes"),
+    ]
+    lines += [f"| {goal} | {measured} | {'yes' if met else '**no**'} |" for goal, measured, met in goals]
+    lines += ["", "![synth time, template size and IAM characters by pool count](synth.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], limits: dict[str, int], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        ("synth_seconds", "synth time (s)", None),
+        ("template_bytes", "template size (bytes)", limits["template_bytes"]),
+        ("inline_policy_chars", "inline IAM policy characters on the role", limits["inline_policy_chars"]),
+    ]
+    figure, axes = plt.subplots(1, len(panels), figsize=(15, 4.5))
+    for axis, (field, title, limit) in zip(axes, panels, strict=True):
+        for kind, label in LABELS.items():
+            rows = sorted(
+                (row for row in results["synth"] if row["kind"] == kind), key=lambda row: row["pools"]
+            )
+            axis.plot([row["pools"] for row in rows], [row[field] for row in rows], marker="o", label=label)
+        if limit:
+            axis.axhline(limit, color="grey", linestyle="--", linewidth=1, label="limit")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("pools in one stack")
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(figure)
