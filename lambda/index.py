@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -103,30 +104,42 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value or "")
 
 
+def with_plain_reason(handle: Callable[[dict[str, Any], Any], str]) -> Callable[[dict[str, Any], Any], str]:
+    """Let RetentionErrors through as they are; turn anything else into a Reason without a traceback."""
+
+    @functools.wraps(handle)
+    def handled(event: dict[str, Any], context: Any) -> str:
+        try:
+            return handle(event, context)
+        except RetentionError:
+            raise
+        except Exception as error:
+            logger.exception("unexpected failure")
+            raise RetentionError(
+                f"Unexpected {type(error).__name__} in the handler: {error}. "
+                "The function's log group has the details."
+            ) from error
+
+    return handled
+
+
 @helper.create
 @helper.update
+@with_plain_reason
 def apply_retention(event: dict[str, Any], context: Any) -> str:
     """Create and Update alike: bring the declared pool to the declared retention; its ARN is the id."""
-    try:
-        request = parse_request(event.get("ResourceProperties") or {})
-        region = parse_pool_identifier(request.pool_identifier).region
-        logger.info(
-            "%s: pool %s to %s h",
-            event["RequestType"],
-            request.pool_identifier,
-            request.data_retention_in_hours,
-        )
-        retention = PoolRetention(client_for(region), _deadline(context))
-        pool = retention.apply(request)
-        helper.Data.update(response_data(pool))
-        return str(pool["PoolArn"])
-    except RetentionError:
-        raise
-    except Exception as error:
-        raise _unexpected(error) from error
+    request = parse_request(event.get("ResourceProperties") or {})
+    region = parse_pool_identifier(request.pool_identifier).region
+    logger.info(
+        "%s: pool %s to %s h", event["RequestType"], request.pool_identifier, request.data_retention_in_hours
+    )
+    pool = PoolRetention(client_for(region), _deadline(context)).apply(request)
+    helper.Data.update(response_data(pool))
+    return str(pool["PoolArn"])
 
 
 @helper.delete
+@with_plain_reason
 def release(event: dict[str, Any], context: Any) -> str:
     """By default the pool keeps its retention: the resource never owned the pool. With RestoreOnDelete,
     the retention the pool had before this resource first changed it is put back."""
@@ -143,13 +156,7 @@ def release(event: dict[str, Any], context: Any) -> str:
     if region is None:  # crhelper's generated id: the Create failed before the pool was touched
         logger.info("Delete: %s is not a pool ARN, nothing to restore", physical_id)
         return physical_id
-    try:
-        retention = PoolRetention(client_for(region), _deadline(context))
-        restored = retention.restore_original(physical_id)
-    except RetentionError:
-        raise
-    except Exception as error:
-        raise _unexpected(error) from error
+    restored = PoolRetention(client_for(region), _deadline(context)).restore_original(physical_id)
     if restored is not None:
         logger.info("Delete: pool %s restored to its original %s h", physical_id, restored)
     return physical_id
@@ -157,11 +164,3 @@ def release(event: dict[str, Any], context: Any) -> str:
 
 def _deadline(context: Any) -> Deadline:
     return Deadline(context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS)
-
-
-def _unexpected(error: Exception) -> RetentionError:
-    logger.exception("unexpected failure")
-    return RetentionError(
-        f"Unexpected {type(error).__name__} in the handler: {error}. "
-        "The function's log group has the details."
-    )
