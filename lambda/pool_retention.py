@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
@@ -31,6 +32,9 @@ LIST_TAGS_ACTION = "chime:ListTagsForResource"
 ORIGINAL_RETENTION_TAG = "kvs-pool-retention:original-retention-hours"
 
 BUSY_STATUSES = frozenset({"CREATING", "UPDATING"})
+# The update API's minimum (shape DataRetentionChangeInHours), as in retention_rules: this module imports
+# no sibling module, so that the drift check can import it from the installed package.
+MIN_UPDATE_HOURS = 1
 
 T = TypeVar("T")
 
@@ -182,21 +186,28 @@ class PoolRetention:
     def restore_original(self, pool_arn: str) -> int | None:
         """Put back the remembered retention and drop the tag; None when there is nothing to restore."""
         try:
-            original = self.tags(pool_arn).get(ORIGINAL_RETENTION_TAG)
+            original = self.tags(pool_arn).get(ORIGINAL_RETENTION_TAG, "")
+            if not original.isdigit():
+                logger.info("pool %s: no remembered retention, leaving it as it is", pool_arn)
+                return None
+            hours = int(original)
+            settable = hours >= MIN_UPDATE_HOURS  # a pool may be created with 0 h; updates need 1 h or more
+            if settable:
+                self.apply(RetentionRequest(pool_identifier=pool_arn, data_retention_in_hours=hours))
+            else:
+                logger.warning(
+                    "pool %s: original retention %s h cannot be set again; leaving it", pool_arn, hours
+                )
+            self._request(
+                "untag",
+                UNTAG_ACTION,
+                pool_arn,
+                lambda: self.client.untag_resource(ResourceARN=pool_arn, TagKeys=[ORIGINAL_RETENTION_TAG]),
+            )
         except PoolNotFound:
             logger.info("pool %s: no longer exists, nothing to restore", pool_arn)
             return None
-        if original is None or not original.isdigit():
-            logger.info("pool %s: no remembered retention, leaving it as it is", pool_arn)
-            return None
-        self.apply(RetentionRequest(pool_identifier=pool_arn, data_retention_in_hours=int(original)))
-        self._request(
-            "untag",
-            UNTAG_ACTION,
-            pool_arn,
-            lambda: self.client.untag_resource(ResourceARN=pool_arn, TagKeys=[ORIGINAL_RETENTION_TAG]),
-        )
-        return int(original)
+        return hours if settable else None
 
     def tags(self, pool_arn: str) -> dict[str, str]:
         answer = self._request(
@@ -273,7 +284,7 @@ class PoolRetention:
                 if _code(error) not in RETRYABLE_CODES and _status(error) < 500:
                     raise
                 fault = _code(error) or f"HTTP {_status(error)}"
-            except (ConnectionError, HTTPClientError) as error:
+            except (BotocoreConnectionError, HTTPClientError) as error:
                 fault = type(error).__name__
             if attempt + 1 == self.retry.attempts:
                 break

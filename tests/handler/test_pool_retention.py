@@ -219,3 +219,47 @@ def test_polling_starts_sub_second_and_backs_off_to_three_seconds():
 
     assert schedule[0] < 1
     assert schedule[-1] == 3.0
+
+
+TAG = "kvs-pool-retention:original-retention-hours"
+ARN = pool_configuration()["PoolArn"]
+
+
+def expect_tags(stubber: Stubber, tags: dict[str, str]) -> None:
+    answer = {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]} if tags else {}
+    stubber.add_response("list_tags_for_resource", answer, {"ResourceARN": ARN})
+
+
+def test_an_original_retention_of_zero_hours_is_left_unrestored_but_the_tag_is_dropped(stubbed, clock):
+    _, stubber = stubbed
+    expect_tags(stubber, {TAG: "0"})
+    stubber.add_response("untag_resource", {}, {"ResourceARN": ARN, "TagKeys": [TAG]})
+
+    assert retention(stubbed, clock).restore_original(ARN) is None
+
+
+def test_a_pool_vanishing_during_restore_means_nothing_to_restore(stubbed, clock):
+    _, stubber = stubbed
+    expect_tags(stubber, {TAG: "24"})
+    stubber.add_client_error(GET, service_error_code="NotFoundException", http_status_code=404)
+
+    assert retention(stubbed, clock).restore_original(ARN) is None
+
+
+def test_a_restore_returns_the_hours_put_back(stubbed, clock):
+    _, stubber = stubbed
+    expect_tags(stubber, {TAG: "24"})
+    stubber.add_response(
+        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48)}, {"Identifier": ARN}
+    )
+    stubber.add_response(
+        UPDATE,
+        {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "UPDATING")},
+        {"Identifier": ARN, "StreamConfiguration": {"DataRetentionInHours": 24}},
+    )
+    stubber.add_response(
+        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(24)}, {"Identifier": ARN}
+    )
+    stubber.add_response("untag_resource", {}, {"ResourceARN": ARN, "TagKeys": [TAG]})
+
+    assert retention(stubbed, clock).restore_original(ARN) == 24
