@@ -204,25 +204,20 @@ def test_forbidden_names_the_action(invoke, pool_api):
     )
 
 
-def test_throttled_three_times_then_succeeds(invoke, pool_api):
+@pytest.mark.parametrize(
+    ("method", "code", "status", "times"),
+    [("GET", "ThrottledClientException", 429, 3), ("PUT", "ServiceUnavailableException", 503, 2)],
+    ids=["throttled-three-times", "unavailable-twice"],
+)
+def test_transient_faults_are_retried_until_the_call_succeeds(invoke, pool_api, method, code, status, times):
     pool_api.add_pool("meeting-audio", retention=24)
-    pool_api.fail("GET", "ThrottledClientException", 429, times=3)
+    pool_api.fail(method, code, status, times=times)
 
     invocation = invoke(event("Create"))
 
     assert_success(invocation)
-    assert [call.answered for call in pool_api.calls_of("GET")][:4] == [429, 429, 429, 200]
+    assert [call.answered for call in pool_api.calls_of(method)][: times + 1] == [status] * times + [200]
     assert invocation.seconds < 6
-
-
-def test_service_unavailable_twice_then_succeeds(invoke, pool_api):
-    pool_api.add_pool("meeting-audio", retention=24)
-    pool_api.fail("PUT", "ServiceUnavailableException", 503, times=2)
-
-    invocation = invoke(event("Create"))
-
-    assert_success(invocation)
-    assert [call.answered for call in pool_api.calls_of("PUT")] == [503, 503, 200]
 
 
 def test_a_busy_pool_is_waited_for_then_updated(invoke, pool_api):
