@@ -146,7 +146,7 @@ def test_delete_answers_at_once_without_calling_the_api(responses, stubber, lamb
 
     body = only(responses)
     assert body["Status"] == "SUCCESS"
-    assert body["PhysicalResourceId"] == physical_id or physical_id == ""
+    assert body["PhysicalResourceId"] == physical_id
     assert time.monotonic() - started < 1.0
 
 
@@ -191,7 +191,7 @@ def test_bad_properties_fail_with_a_reason_naming_the_property(
 
     body = only(responses)
     assert body["Status"] == "FAILED"
-    assert body["Reason"].startswith(reason) or reason in body["Reason"]
+    assert reason in body["Reason"]
     assert body["PhysicalResourceId"]  # CloudFormation needs one to send the Delete that follows
 
 
