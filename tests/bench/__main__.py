@@ -27,7 +27,7 @@ from tests.standins.response_endpoint import ResponseEndpoint, serve_response_en
 OUT = ROOT / "docs" / "benchmarks"
 COUNTS = (1, 10, 100, 490)
 KINDS = ("ours", "aws-custom-resource")
-SYNTH_REPEATS = 3
+SYNTH_REPEATS = 5
 LIMITS = {
     "resources": 500,
     "outputs": 200,
@@ -49,26 +49,37 @@ GETATT_LENGTH = 90  # a log group or function ARN
 # --- synthesis -------------------------------------------------------------------------------------
 
 
-def measure_synth(kind: str, count: int, workdir: Path) -> dict[str, Any]:
-    runs = []
+def measure_synth(count: int, workdir: Path) -> list[dict[str, Any]]:
+    """Both kinds at one pool count, their runs interleaved so that drift in the machine's speed hits both."""
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     for repeat in range(SYNTH_REPEATS):
-        outdir = workdir / f"{kind}-{count}-{repeat}"
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.bench.synth_stack", kind, str(count), str(outdir)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
+        for kind in KINDS:
+            outdir = workdir / f"{kind}-{count}-{repeat}"
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.bench.synth_stack", kind, str(count), str(outdir)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[kind].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    rows = []
+    for kind, measured in runs.items():
+        template_path = Path(measured[0]["template"])
+        cold = [run["seconds"] for run in measured]
+        rows.append(
+            {
+                "kind": kind,
+                "pools": count,
+                "synth_seconds": statistics.median(cold),
+                "synth_seconds_min": min(cold),
+                "synth_seconds_max": max(cold),
+                "warm_synth_seconds": statistics.median(run["warm_seconds"] for run in measured),
+                "template_bytes": template_path.stat().st_size,
+                **template_figures(json.loads(template_path.read_text())),
+            }
         )
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    template_path = Path(runs[0]["template"])
-    return {
-        "kind": kind,
-        "pools": count,
-        "synth_seconds": statistics.median(run["seconds"] for run in runs),
-        "template_bytes": template_path.stat().st_size,
-        **template_figures(json.loads(template_path.read_text())),
-    }
+    return rows
 
 
 def template_figures(template: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +255,7 @@ def main() -> None:
     os.environ.setdefault("JSII_NODE", str(ROOT / "node_modules" / ".bin" / "node"))
     with tempfile.TemporaryDirectory(prefix="kvs-bench-") as scratch:
         workdir = Path(scratch)
-        synth_rows = [measure_synth(kind, count, workdir) for count in COUNTS for kind in KINDS]
+        synth_rows = [row for count in COUNTS for row in measure_synth(count, workdir)]
         handler = measure_handler(workdir)
     results = {
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
