@@ -1,4 +1,4 @@
-"""Run the benchmark and write docs/benchmarks/: `make bench` (about 7 minutes on 2 cores)."""
+"""Run the benchmark and write docs/benchmarks/: `make bench` (about 5.5 minutes on 2 cores)."""
 
 from __future__ import annotations
 
