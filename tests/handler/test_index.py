@@ -12,11 +12,10 @@ import cfn_response
 import index
 import pytest
 from botocore.stub import Stubber
+from pool_retention import ORIGINAL_RETENTION_TAG
 
 from tests.fakes import POOL_ARN, POOL_NAME, cloudformation_event, pool_configuration
-
-GET = "get_media_pipeline_kinesis_video_stream_pool"
-UPDATE = "update_media_pipeline_kinesis_video_stream_pool"
+from tests.handler.stubs import GET, UPDATE, expect_restore, expect_tags
 
 
 @pytest.fixture
@@ -235,20 +234,15 @@ def test_logs_never_contain_the_response_url(responses, stubber, lambda_context,
     assert f"Create: pool {POOL_NAME} to 48 h" in caplog.text
 
 
-TAG = "kvs-pool-retention:original-retention-hours"
+TAG = ORIGINAL_RETENTION_TAG
 RESTORING = {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "RestoreOnDelete": "true"}
-
-
-def expect_tags(stubber: Stubber, tags: dict[str, str]) -> None:
-    answer = {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]} if tags else {}
-    stubber.add_response("list_tags_for_resource", answer, {"ResourceARN": POOL_ARN})
 
 
 def test_restore_on_delete_remembers_the_original_retention_before_the_first_change(
     responses, stubber, lambda_context
 ):
     expect_get(stubber, 24)
-    expect_tags(stubber, {})
+    expect_tags(stubber, POOL_ARN, {})
     stubber.add_response("tag_resource", {}, {"ResourceARN": POOL_ARN, "Tags": [{"Key": TAG, "Value": "24"}]})
     stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
     expect_get(stubber, 48)
@@ -260,7 +254,7 @@ def test_restore_on_delete_remembers_the_original_retention_before_the_first_cha
 
 def test_a_later_change_keeps_the_first_remembered_retention(responses, stubber, lambda_context):
     expect_get(stubber, 48)
-    expect_tags(stubber, {TAG: "24"})
+    expect_tags(stubber, POOL_ARN, {TAG: "24"})
     stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(72, "UPDATING")})
     expect_get(stubber, 72)
 
@@ -270,19 +264,7 @@ def test_a_later_change_keeps_the_first_remembered_retention(responses, stubber,
 
 
 def test_delete_with_restore_puts_back_the_original_and_drops_the_tag(responses, stubber, lambda_context):
-    expect_tags(stubber, {TAG: "24"})
-    stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48)}, {"Identifier": POOL_ARN}
-    )
-    stubber.add_response(
-        UPDATE,
-        {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "UPDATING")},
-        {"Identifier": POOL_ARN, "StreamConfiguration": {"DataRetentionInHours": 24}},
-    )
-    stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(24)}, {"Identifier": POOL_ARN}
-    )
-    stubber.add_response("untag_resource", {}, {"ResourceARN": POOL_ARN, "TagKeys": [TAG]})
+    expect_restore(stubber, POOL_ARN, current=48, original=24)
 
     run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
 

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from pool_retention import (
+    ORIGINAL_RETENTION_TAG,
     AccessDenied,
     Deadline,
     PollingSchedule,
@@ -20,9 +21,7 @@ from pool_retention import (
 )
 
 from tests.fakes import POOL_NAME, FakeClock, pool_configuration
-
-GET = "get_media_pipeline_kinesis_video_stream_pool"
-UPDATE = "update_media_pipeline_kinesis_video_stream_pool"
+from tests.handler.stubs import GET, UPDATE, expect_restore, expect_tags
 
 
 @pytest.fixture
@@ -221,18 +220,13 @@ def test_polling_starts_sub_second_and_backs_off_to_three_seconds():
     assert schedule[-1] == 3.0
 
 
-TAG = "kvs-pool-retention:original-retention-hours"
+TAG = ORIGINAL_RETENTION_TAG
 ARN = pool_configuration()["PoolArn"]
-
-
-def expect_tags(stubber: Stubber, tags: dict[str, str]) -> None:
-    answer = {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]} if tags else {}
-    stubber.add_response("list_tags_for_resource", answer, {"ResourceARN": ARN})
 
 
 def test_an_original_retention_of_zero_hours_is_left_unrestored_but_the_tag_is_dropped(stubbed, clock):
     _, stubber = stubbed
-    expect_tags(stubber, {TAG: "0"})
+    expect_tags(stubber, ARN, {TAG: "0"})
     stubber.add_response("untag_resource", {}, {"ResourceARN": ARN, "TagKeys": [TAG]})
 
     assert retention(stubbed, clock).restore_original(ARN) is None
@@ -240,7 +234,7 @@ def test_an_original_retention_of_zero_hours_is_left_unrestored_but_the_tag_is_d
 
 def test_a_pool_vanishing_during_restore_means_nothing_to_restore(stubbed, clock):
     _, stubber = stubbed
-    expect_tags(stubber, {TAG: "24"})
+    expect_tags(stubber, ARN, {TAG: "24"})
     stubber.add_client_error(GET, service_error_code="NotFoundException", http_status_code=404)
 
     assert retention(stubbed, clock).restore_original(ARN) is None
@@ -248,18 +242,6 @@ def test_a_pool_vanishing_during_restore_means_nothing_to_restore(stubbed, clock
 
 def test_a_restore_returns_the_hours_put_back(stubbed, clock):
     _, stubber = stubbed
-    expect_tags(stubber, {TAG: "24"})
-    stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48)}, {"Identifier": ARN}
-    )
-    stubber.add_response(
-        UPDATE,
-        {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "UPDATING")},
-        {"Identifier": ARN, "StreamConfiguration": {"DataRetentionInHours": 24}},
-    )
-    stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(24)}, {"Identifier": ARN}
-    )
-    stubber.add_response("untag_resource", {}, {"ResourceARN": ARN, "TagKeys": [TAG]})
+    expect_restore(stubber, ARN, current=48, original=24)
 
     assert retention(stubbed, clock).restore_original(ARN) == 24
