@@ -17,7 +17,7 @@ from tests.standins.lambda_process import (
     synthesize_asset,
 )
 from tests.standins.pool_api import PoolApi, serve_pool_api
-from tests.standins.response_endpoint import ResponseEndpoint, serve_response_endpoint
+from tests.standins.response_endpoint import ResponseEndpoint
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +37,9 @@ def pool_api() -> Iterator[PoolApi]:
 
 
 @pytest.fixture
-def cfn(tmp_path: Path) -> Iterator[ResponseEndpoint]:
-    with serve_response_endpoint(tmp_path) as endpoint:
-        yield endpoint
+def cfn(response_endpoint: ResponseEndpoint) -> ResponseEndpoint:
+    """The stand-in of CloudFormation's pre-signed response URL (the shared fixture, by a shorter name)."""
+    return response_endpoint
 
 
 @dataclass
