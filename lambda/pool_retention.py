@@ -7,14 +7,14 @@ of CloudFormation; `index.py` turns its results and errors into responses.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from pacing import Pacing
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
@@ -32,9 +32,10 @@ LIST_TAGS_ACTION = "chime:ListTagsForResource"
 ORIGINAL_RETENTION_TAG = "kvs-pool-retention:original-retention-hours"
 
 BUSY_STATUSES = frozenset({"CREATING", "UPDATING"})
-# The update API's minimum (shape DataRetentionChangeInHours), as in retention_rules: this module imports
-# no sibling module, so that the drift check can import it from the installed package.
+# The update API's minimum (shape DataRetentionChangeInHours), as in retention_rules, which the construct
+# imports from the package: this module needs botocore, that one only the standard library.
 MIN_UPDATE_HOURS = 1
+THROTTLED = "ThrottledClientException"
 
 T = TypeVar("T")
 
@@ -117,25 +118,9 @@ class PollingSchedule:
             elapsed += delay
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Backoff with full jitter for throttling and server-side faults.
-
-    botocore's standard and adaptive modes do not treat ThrottledClientException as throttling, so the
-    client is built with retries off and this policy is the one retry mechanism for every call.
-    """
-
-    attempts: int = 6
-    base: float = 0.25
-    cap: float = 4.0
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap, self.base * 2**attempt))  # noqa: S311 - jitter, not crypto
-
-
-RETRYABLE_CODES = frozenset(
-    {"ThrottledClientException", "ServiceFailureException", "ServiceUnavailableException"}
-)
+# Retried for as long as the invocation has time, at its pace: botocore's standard and adaptive modes do
+# not treat ThrottledClientException as throttling, so the client is built with retries off.
+RETRYABLE_CODES = frozenset({THROTTLED, "ServiceFailureException", "ServiceUnavailableException"})
 
 
 @dataclass
@@ -145,8 +130,13 @@ class PoolRetention:
     client: ChimeSDKMediaPipelinesClient
     deadline: Deadline
     polling: PollingSchedule = field(default_factory=PollingSchedule)
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    pacing: InitVar[Pacing | None] = None  # one per invocation; on the deadline's clock when not given
     reads: int = 0
+    pace: Pacing = field(init=False)
+    _last_fault: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self, pacing: Pacing | None) -> None:
+        self.pace = pacing or Pacing(clock=self.deadline.clock)
 
     @property
     def region(self) -> str:
@@ -157,15 +147,20 @@ class PoolRetention:
         identifier = request.pool_identifier
         wanted = request.data_retention_in_hours
         pool = self.wait_until_settled(identifier)
-        current = pool["StreamConfiguration"]["DataRetentionInHours"]
-        if current == wanted:
-            logger.info("pool %s: retention already %s h, no update", identifier, wanted)
-            return pool
-        if request.restore_on_delete:
-            self.remember_original(pool["PoolArn"], current)
-        logger.info("pool %s: retention %s h -> %s h", identifier, current, wanted)
-        self.update(identifier, wanted)
-        return self.wait_until_settled(identifier, just_updated=True)
+        while True:
+            current = pool["StreamConfiguration"]["DataRetentionInHours"]
+            if current == wanted:
+                logger.info("pool %s: retention already %s h, no update", identifier, wanted)
+                return pool
+            if request.restore_on_delete:
+                self.remember_original(pool["PoolArn"], current)
+            logger.info("pool %s: retention %s h -> %s h", identifier, current, wanted)
+            if self.update(identifier, wanted):
+                return self.wait_until_settled(identifier, just_updated=True)
+            # Busy with another change (a duplicate of this event, or one made elsewhere): once it settles,
+            # compare again, so a duplicate finds the retention already set and makes no second update.
+            logger.info("pool %s: busy (ConflictException), waiting before comparing again", identifier)
+            pool = self.wait_until_settled(identifier, just_updated=True)
 
     def remember_original(self, pool_arn: str, hours: int) -> None:
         """Tag the pool with its retention before the first change; later changes keep that first value."""
@@ -225,24 +220,21 @@ class PoolRetention:
         except ClientError as error:
             raise _translate(error, identifier, action, self.region) from None
 
-    def update(self, identifier: str, hours: int) -> None:
-        while True:
-            try:
-                self._call(
-                    "update",
-                    identifier,
-                    lambda: self.client.update_media_pipeline_kinesis_video_stream_pool(
-                        Identifier=identifier, StreamConfiguration={"DataRetentionInHours": hours}
-                    ),
-                )
-                return
-            except ClientError as error:
-                if _code(error) != "ConflictException":
-                    raise _translate(error, identifier, UPDATE_ACTION, self.region) from None
-                # The pool is busy with another change: let it settle, then apply ours on top.
-                logger.info("pool %s: busy (ConflictException), waiting before updating", identifier)
-                self._pause(self.polling.cap, identifier, "busy with another change")
-                self.wait_until_settled(identifier)
+    def update(self, identifier: str, hours: int) -> bool:
+        """Ask for the new retention; False when the pool is busy with another change (ConflictException)."""
+        try:
+            self._call(
+                "update",
+                identifier,
+                lambda: self.client.update_media_pipeline_kinesis_video_stream_pool(
+                    Identifier=identifier, StreamConfiguration={"DataRetentionInHours": hours}
+                ),
+            )
+        except ClientError as error:
+            if _code(error) != "ConflictException":
+                raise _translate(error, identifier, UPDATE_ACTION, self.region) from None
+            return False
+        return True
 
     def wait_until_settled(self, identifier: str, *, just_updated: bool = False) -> dict[str, Any]:
         """Read the pool until it is neither CREATING nor UPDATING; fail on FAILED or DELETING."""
@@ -276,24 +268,47 @@ class PoolRetention:
         return dict(answer["KinesisVideoStreamPoolConfiguration"])
 
     def _call(self, verb: str, identifier: str, call: Callable[[], T]) -> T:
-        """Run one API call, retrying throttling, 5xx and connection faults with jittered backoff."""
-        for attempt in range(self.retry.attempts):
+        """Run one API call at this invocation's pace, retrying throttling, 5xx and connection faults for
+        as long as the invocation has time."""
+        while True:
+            wait = self.pace.wait()
+            if wait > self.deadline.remaining():
+                raise self._out_of_time(verb, identifier)
+            if wait > 0:
+                self.deadline.sleep(wait)
+            self.pace.started()
             try:
-                return call()
+                answer = call()
             except ClientError as error:
                 if _code(error) not in RETRYABLE_CODES and _status(error) < 500:
+                    self.pace.served()  # an answer about the request itself, not about load
                     raise
-                fault = _code(error) or f"HTTP {_status(error)}"
+                self._last_fault = _code(error) or f"HTTP {_status(error)}"
             except (BotocoreConnectionError, HTTPClientError) as error:
-                fault = type(error).__name__
-            if attempt + 1 == self.retry.attempts:
-                break
-            delay = self.retry.delay(attempt)
-            logger.info("pool %s: %s failed with %s, retrying in %.2f s", identifier, verb, fault, delay)
-            self._pause(delay, identifier, f"retrying a {verb} after {fault}")
-        raise ServiceError(
-            f"Could not {verb} pool {identifier}: the service kept answering {fault} "
-            f"after {self.retry.attempts} attempts. Retry the deployment later."
+                self._last_fault = type(error).__name__
+            else:
+                self.pace.served()
+                return answer
+            self.pace.refused()
+            logger.info(
+                "pool %s: %s answered %s, retrying in %.2f s",
+                identifier,
+                verb,
+                self._last_fault,
+                self.pace.wait(),
+            )
+
+    def _out_of_time(self, verb: str, identifier: str) -> ServiceError:
+        tally = f"on {self.pace.faults} of {self.pace.requests} requests"
+        if self._last_fault == THROTTLED:
+            return ServiceError(
+                f"Could not {verb} pool {identifier}: the API kept throttling ({THROTTLED} {tally}) until "
+                "this deployment ran out of time. Raise the account's rate quota for the Chime SDK media "
+                "pipelines API, or deploy fewer pools per stack."
+            )
+        return ServiceError(
+            f"Could not {verb} pool {identifier}: the service kept answering {self._last_fault} {tally} "
+            "until this deployment ran out of time. Retry the deployment later."
         )
 
     def _pause(self, seconds: float, identifier: str, why: str) -> None:

@@ -12,10 +12,13 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from kvs_pool_retention.handler.retention_rules import parse_pool_identifier
+from kvs_pool_retention.handler_asset import HANDLER_PACKAGE
 from kvs_pool_retention.retention import RESOURCE_TYPE
 
 IN_SYNC, DRIFTED, UNREADABLE = 0, 3, 2
@@ -80,8 +83,7 @@ def _declared(stack: str, properties: dict[str, Any], stack_region: str) -> Decl
 
 
 def check(pools: list[DeclaredPool], client_for: Any) -> list[Finding]:
-    from kvs_pool_retention.handler.pool_retention import Deadline, PoolRetention, RetentionError
-
+    core = _handler_core()
     findings = []
     for pool in pools:
         if pool.hours is None:
@@ -90,13 +92,25 @@ def check(pools: list[DeclaredPool], client_for: Any) -> list[Finding]:
             )
             continue
         try:
-            configuration = PoolRetention(client_for(pool.region), Deadline(60)).describe(pool.identifier)
-        except RetentionError as error:
+            reader = core.PoolRetention(client_for(pool.region), core.Deadline(60))
+            configuration = reader.describe(pool.identifier)
+        except core.RetentionError as error:
             findings.append(Finding(pool, problem=str(error)))
             continue
         hours = configuration["StreamConfiguration"]["DataRetentionInHours"]
         findings.append(Finding(pool, actual_hours=int(hours), status=str(configuration["PoolStatus"])))
     return findings
+
+
+def _handler_core() -> ModuleType:
+    """The handler's core, imported as the Lambda runtime imports it: its modules are top-level there and
+    import each other so. Appended to the path, so it shadows nothing of the caller's."""
+    folder = str(resources.files(HANDLER_PACKAGE))
+    if folder not in sys.path:
+        sys.path.append(folder)
+    import pool_retention
+
+    return pool_retention
 
 
 def table(findings: list[Finding]) -> str:

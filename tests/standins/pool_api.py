@@ -1,8 +1,11 @@
 """Stands in for the Chime SDK Media Pipelines KVS-pool API (REST-JSON) on 127.0.0.1.
 
 Reached by the unmodified handler through AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES. Checks every
-request's SigV4 signature against the test credentials, models the asynchronous status of pool changes,
-and records every call.
+request's SigV4 signature against the test credentials, models the asynchronous status of pool changes and
+the account's request rate (429 ThrottledClientException past it), and records every call.
+
+`PoolApi` is the service's model on its own, on an injectable clock: the herd simulation drives it in
+virtual time without HTTP.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,8 +56,8 @@ class Pool:
     def arn(self) -> str:
         return f"arn:aws:chime:{self.region}:{ACCOUNT}:media-pipeline-kinesis-video-stream-pool/{self.name}"
 
-    def settle(self) -> None:
-        if self.status in {"CREATING", "UPDATING"} and time.monotonic() >= self.busy_until:
+    def settle(self, now: float) -> None:
+        if self.status in {"CREATING", "UPDATING"} and now >= self.busy_until:
             self.status = self.settles_as
 
     def configuration(self) -> dict:
@@ -90,16 +93,46 @@ class Fault:
     times: int
 
 
-class PoolApi:
-    """The service's state: pools by name, queued faults, and every call made."""
+class TokenBucket:
+    """The account's request rate: `rate` requests a second, bursts of up to `burst`."""
 
-    def __init__(self) -> None:
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._tokens, self._filled_at = burst, clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._filled_at) * self.rate)
+        self._filled_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+THROTTLED = (
+    429,
+    {"Code": "ThrottledClientException", "Message": "Rate exceeded"},
+    "ThrottledClientException",
+)
+
+
+class PoolApi:
+    """The service's state: pools by name, queued faults, the request rate, and every call made."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.pools: dict[str, Pool] = {}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.transition_seconds = 0.0
         self.url = ""
+        self.clock = clock
+        self.rate: TokenBucket | None = None
         self._lock = threading.Lock()
+
+    def limit_rate(self, per_second: float) -> None:
+        """Admit `per_second` requests a second across every caller (burst as large), 429 past it."""
+        self.rate = TokenBucket(per_second, per_second, self.clock)
 
     def add_pool(self, name: str, **attributes: object) -> Pool:
         pool = Pool(name=name, **attributes)  # type: ignore[arg-type]
@@ -120,9 +153,10 @@ class PoolApi:
         operation = "list-tags" if method == "GET" else query.get("operation", "")
         arn = query.get("arn") if method == "GET" else body.get("ResourceARN")
         with self._lock:
-            call = Call(operation, arn or "", region, body, time.monotonic())
+            call = Call(operation, arn or "", region, body, self.clock())
             self.calls.append(call)
-            status, answer, error = self._tag_answer(operation, arn or "", body)
+            throttled = self.rate is not None and not self.rate.take()
+            status, answer, error = THROTTLED if throttled else self._tag_answer(operation, arn or "", body)
             call.answered = status
             return status, answer, error
 
@@ -151,9 +185,10 @@ class PoolApi:
 
     def handle(self, method: str, identifier: str, region: str, body: dict) -> tuple[int, dict, str | None]:
         with self._lock:
-            call = Call(method, identifier, region, body, time.monotonic())
+            call = Call(method, identifier, region, body, self.clock())
             self.calls.append(call)
-            status, answer, error = self._answer(method, identifier, body)
+            throttled = self.rate is not None and not self.rate.take()
+            status, answer, error = THROTTLED if throttled else self._answer(method, identifier, body)
             call.answered = status
             return status, answer, error
 
@@ -172,7 +207,7 @@ class PoolApi:
             )
         if pool.forbidden:
             return 403, {"Code": "ForbiddenException", "Message": "Not authorized"}, "ForbiddenException"
-        pool.settle()
+        pool.settle(self.clock())
         if method == "GET":
             return 200, pool.configuration(), None
         if pool.status != "ACTIVE":
@@ -186,7 +221,7 @@ class PoolApi:
             return 400, {"Code": "BadRequestException", "Message": "Invalid retention"}, "BadRequestException"
         pool.retention = hours
         pool.status = "UPDATING"
-        pool.busy_until = time.monotonic() + self.transition_seconds
+        pool.busy_until = self.clock() + self.transition_seconds
         pool.updated = datetime.now(UTC)
         return 200, pool.configuration(), None
 
