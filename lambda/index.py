@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import boto3
 from botocore.config import Config
 from cfn_response import CloudFormationResource
 from pool_retention import Deadline, InvalidRequest, PoolRetention, RetentionError, RetentionRequest
+from response_window import seconds_left
 from retention_rules import IDENTIFIER_FORM, RETENTION_RANGE, parse_pool_identifier, parse_retention_hours
 
 if TYPE_CHECKING:
@@ -104,13 +106,32 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value or "")
 
 
-def with_plain_reason(handle: Callable[[dict[str, Any], Any], str]) -> Callable[[dict[str, Any], Any], str]:
-    """Let RetentionErrors through as they are; turn anything else into a Reason without a traceback."""
+def answering(handle: Callable[[dict[str, Any], Deadline], str]) -> Callable[[dict[str, Any], Any], str]:
+    """What every event goes through before and after `handle`.
+
+    An event CloudFormation no longer waits for (a late or repeated delivery) changes nothing. Otherwise
+    `handle` gets the time left before either Lambda or CloudFormation stops waiting, less the margin for
+    answering. RetentionErrors pass as they are; anything else becomes a Reason without a traceback.
+    """
 
     @functools.wraps(handle)
     def handled(event: dict[str, Any], context: Any) -> str:
+        seconds = context.get_remaining_time_in_millis() / 1000
+        waited_for = seconds_left(event, time.time())
+        if waited_for is not None and waited_for <= 0:
+            logger.warning(
+                "%s arrived %.0f s after CloudFormation stopped waiting for it: no call made, nothing changed",
+                event["RequestType"],
+                -waited_for,
+            )
+            raise RetentionError(
+                f"This {event['RequestType']} event arrived {-waited_for:.0f} s after CloudFormation stopped "
+                "waiting for it (it waited in Lambda's queue or was delivered again); nothing was changed."
+            )
+        if waited_for is not None:
+            seconds = min(seconds, waited_for)
         try:
-            return handle(event, context)
+            return handle(event, Deadline(seconds - RESPONSE_MARGIN_SECONDS))
         except RetentionError:
             raise
         except Exception as error:
@@ -125,22 +146,22 @@ def with_plain_reason(handle: Callable[[dict[str, Any], Any], str]) -> Callable[
 
 @helper.create
 @helper.update
-@with_plain_reason
-def apply_retention(event: dict[str, Any], context: Any) -> str:
+@answering
+def apply_retention(event: dict[str, Any], deadline: Deadline) -> str:
     """Create and Update alike: bring the declared pool to the declared retention; its ARN is the id."""
     request = parse_request(event.get("ResourceProperties") or {})
     region = parse_pool_identifier(request.pool_identifier).region
     logger.info(
         "%s: pool %s to %s h", event["RequestType"], request.pool_identifier, request.data_retention_in_hours
     )
-    pool = PoolRetention(client_for(region), _deadline(context)).apply(request)
+    pool = PoolRetention(client_for(region), deadline).apply(request)
     helper.Data.update(response_data(pool))
     return str(pool["PoolArn"])
 
 
 @helper.delete
-@with_plain_reason
-def release(event: dict[str, Any], context: Any) -> str:
+@answering
+def release(event: dict[str, Any], deadline: Deadline) -> str:
     """By default the pool keeps its retention: the resource never owned the pool. With RestoreOnDelete,
     the retention the pool had before this resource first changed it is put back."""
     physical_id = str(event.get("PhysicalResourceId", ""))
@@ -156,11 +177,7 @@ def release(event: dict[str, Any], context: Any) -> str:
     if region is None:  # crhelper's generated id: the Create failed before the pool was touched
         logger.info("Delete: %s is not a pool ARN, nothing to restore", physical_id)
         return physical_id
-    restored = PoolRetention(client_for(region), _deadline(context)).restore_original(physical_id)
+    restored = PoolRetention(client_for(region), deadline).restore_original(physical_id)
     if restored is not None:
         logger.info("Delete: pool %s restored to its original %s h", physical_id, restored)
     return physical_id
-
-
-def _deadline(context: Any) -> Deadline:
-    return Deadline(context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS)

@@ -300,6 +300,11 @@ class PoolRetention:
 
     def _out_of_time(self, verb: str, identifier: str) -> ServiceError:
         tally = f"on {self.pace.faults} of {self.pace.requests} requests"
+        if not self._last_fault:
+            return ServiceError(
+                f"Could not {verb} pool {identifier}: this deployment ran out of time before the request "
+                "could be made. Retry the deployment."
+            )
         if self._last_fault == THROTTLED:
             return ServiceError(
                 f"Could not {verb} pool {identifier}: the API kept throttling ({THROTTLED} {tally}) until "

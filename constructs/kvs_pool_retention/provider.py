@@ -28,6 +28,17 @@ POOL_ACTIONS = (
 # Only for pools declared with restore_on_delete, which keep their original retention in a tag.
 TAG_ACTIONS = ("chime:ListTagsForResource", "chime:TagResource", "chime:UntagResource")
 HANDLER_TIMEOUT = Duration.minutes(10)
+# How long CloudFormation waits for each retention resource's answer (its ServiceTimeout). Its default is
+# an hour; the handler answers within its 10-minute timeout, so waiting longer only delays a failure.
+SERVICE_TIMEOUT = Duration.minutes(15)
+# CloudFormation invokes the function asynchronously. An event Lambda cannot start at once (the account's
+# concurrency in use) waits in Lambda's queue: never longer than CloudFormation waits for its answer, after
+# which it is dropped instead of acting late (the handler refuses a late event too, from its response URL).
+# Two retries after a function error (a crash before answering; the handler itself always answers): a
+# retry is safe, since the handler is idempotent and refuses an event CloudFormation no longer waits for,
+# and it is the only way an answer still reaches CloudFormation after such a crash.
+MAX_EVENT_AGE = SERVICE_TIMEOUT
+RETRY_ATTEMPTS = 2
 # IAM allows 10,240 characters of inline policy per role (white space not counted). Exact pool ARNs are
 # kept while their estimated length stays under this budget; the rest of the budget covers the log
 # statement and the policy's own structure.
@@ -97,6 +108,7 @@ class RetentionProvider(Construct):
             log_group=self.log_group,
             description="kvs-pool-retention: keeps declared Kinesis Video Stream pools at their retention",
         )
+        self.function.configure_async_invoke(max_event_age=MAX_EVENT_AGE, retry_attempts=RETRY_ATTEMPTS)
         self.pool_access = iam.CfnPolicy(
             self,
             "PoolAccess",

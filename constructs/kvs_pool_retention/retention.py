@@ -11,12 +11,9 @@ from kvs_pool_retention.handler.retention_rules import (
     parse_pool_identifier,
     parse_retention_hours,
 )
-from kvs_pool_retention.provider import RetentionProvider
+from kvs_pool_retention.provider import SERVICE_TIMEOUT, RetentionProvider
 
 RESOURCE_TYPE = "Custom::KinesisVideoStreamPoolRetention"
-# CloudFormation's default is an hour; the handler answers within its 10-minute timeout, so waiting
-# longer than this only delays a failure.
-SERVICE_TIMEOUT = Duration.minutes(15)
 
 
 class KinesisVideoStreamPoolRetention(Construct):

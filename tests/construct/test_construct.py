@@ -57,6 +57,23 @@ def test_the_resource_carries_the_identifier_and_hours_as_its_only_properties():
     }
 
 
+def test_queued_events_never_outlive_cloudformations_wait_and_a_crash_is_retried():
+    template = Template.from_stack(
+        stack_with(("meeting-audio", cdk.Duration.hours(48)), ("support-audio", cdk.Duration.hours(12)))
+    )
+
+    (config,) = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    service_timeouts = {
+        int(resource["Properties"]["ServiceTimeout"])
+        for resource in template.find_resources("Custom::KinesisVideoStreamPoolRetention").values()
+    }
+    (handler,) = template.find_resources("AWS::Lambda::Function")
+    assert config["Properties"]["FunctionName"] == {"Ref": handler}
+    assert config["Properties"]["Qualifier"] == "$LATEST"
+    assert config["Properties"]["MaximumEventAgeInSeconds"] <= min(service_timeouts)
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+
+
 def test_retention_given_in_days_becomes_hours():
     template = Template.from_stack(stack_with(("meeting-audio", cdk.Duration.days(90))))
 

@@ -294,3 +294,61 @@ def test_an_invalid_restore_on_delete_fails_create(responses, stubber, lambda_co
     run(cloudformation_event("Create", {**RESTORING, "RestoreOnDelete": "yes"}), lambda_context)
 
     assert only(responses)["Reason"] == "RestoreOnDelete must be true or false; got 'yes'."
+
+
+def signed_url(seconds_ago: float, expires: int = 7200) -> str:
+    """A SigV4 pre-signed response URL, signed `seconds_ago` before now."""
+    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - seconds_ago))
+    return (
+        "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/stack?"
+        f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={signed}&X-Amz-Expires={expires}"
+        "&X-Amz-SignedHeaders=host&X-Amz-Signature=SECRET-SIGNATURE"
+    )
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update", "Delete"])
+def test_an_event_cloudformation_no_longer_waits_for_makes_no_call_and_changes_nothing(
+    responses, stubber, lambda_context, caplog, request_type
+):
+    properties = {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "RestoreOnDelete": "true"}
+    event = cloudformation_event(request_type, properties, ResponseURL=signed_url(seconds_ago=1000))
+    if request_type != "Create":
+        event["PhysicalResourceId"] = POOL_ARN
+    caplog.set_level(logging.INFO)
+
+    run(event, lambda_context)  # the stubber has no answers queued: any API call would fail the test
+
+    body = only(responses)
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(f"This {request_type} event arrived 100 s after CloudFormation stopped")
+    assert "nothing was changed" in body["Reason"]
+    assert "no call made, nothing changed" in caplog.text
+    assert stubber.regions == []
+
+
+def test_an_expired_response_url_is_late_whatever_the_service_timeout(responses, stubber, lambda_context):
+    event = cloudformation_event("Create", ResponseURL=signed_url(seconds_ago=400, expires=300))
+
+    run(event, lambda_context)
+
+    assert only(responses)["Reason"].startswith("This Create event arrived 100 s after")
+
+
+def test_a_recent_event_is_acted_on_within_the_time_cloudformation_still_waits(
+    responses, stubber, lambda_context, monkeypatch
+):
+    deadlines: list[float] = []
+    real_apply = index.PoolRetention.apply
+
+    def apply(self, request):
+        deadlines.append(self.deadline.remaining())
+        return real_apply(self, request)
+
+    monkeypatch.setattr(index.PoolRetention, "apply", apply)
+    expect_get(stubber, 48)
+
+    run(cloudformation_event("Create", ResponseURL=signed_url(seconds_ago=800)), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+    # ServiceTimeout 900 s, signed 800 s ago: 100 s left for CloudFormation, less the answering margin.
+    assert 100 - index.RESPONSE_MARGIN_SECONDS - 2 < deadlines[0] <= 100 - index.RESPONSE_MARGIN_SECONDS
