@@ -120,7 +120,7 @@ def answering(handle: Callable[[dict[str, Any], Deadline], str]) -> Callable[[di
         waited_for = seconds_left(event, time.time())
         if waited_for is not None and waited_for <= 0:
             logger.warning(
-                "%s arrived %.0f s after CloudFormation stopped waiting for it: no call made, nothing changed",
+                "%s arrived %.0f s after CloudFormation stopped waiting: no call made, nothing changed",
                 event["RequestType"],
                 -waited_for,
             )

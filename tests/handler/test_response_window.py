@@ -1,4 +1,4 @@
-"""How long CloudFormation still waits, read from the pre-signed ResponseURL (both forms) and ServiceTimeout."""
+"""How long CloudFormation still waits: from the pre-signed ResponseURL (both forms) and ServiceTimeout."""
 
 from __future__ import annotations
 
