@@ -148,9 +148,7 @@ class HandlerBench:
         self.env = lambda_environment(api.url, cfn.ca_file)
 
     def invoke(self, name: str, event: dict[str, Any]) -> float:
-        event_file = self.workdir / f"{name}-{time.monotonic_ns()}.json"
-        event_file.write_text(json.dumps({**event, "ResponseURL": self.cfn.url}))
-        done = invoke_asset(self.asset, self.runtime, event_file, self.env, 600.0)
+        done = invoke_asset(self.asset, self.runtime, {**event, "ResponseURL": self.cfn.url}, self.env, 600.0)
         if done.returncode != 0:
             raise RuntimeError(done.stderr)
         return float(done.stdout.strip().splitlines()[-1])

@@ -3,7 +3,6 @@ against local HTTP stand-ins of the pool API and of the pre-signed response URL.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,16 +50,15 @@ class Invocation:
 
 
 @pytest.fixture
-def invoke(lambda_asset, runtime_path, pool_api, cfn, tmp_path):
+def invoke(lambda_asset, runtime_path, pool_api, cfn):
     """Invoke the asset's handler with one event; return what reached the response URL, logs and timing."""
 
-    def run(event: dict, budget_seconds: float = 600.0) -> Invocation:
-        event = {**event, "ResponseURL": cfn.url}
-        event_file = tmp_path / "event.json"
-        event_file.write_text(json.dumps(event))
+    def run(event: dict, budget_seconds: float = 600.0, response_query: str = "") -> Invocation:
+        """`response_query` is added to the response URL's query (its signing date and expiry, say)."""
+        event = {**event, "ResponseURL": cfn.url + (f"&{response_query}" if response_query else "")}
         env = lambda_environment(pool_api.url, cfn.ca_file)
         before = len(cfn.bodies)
-        done = invoke_asset(lambda_asset, runtime_path, event_file, env, budget_seconds)
+        done = invoke_asset(lambda_asset, runtime_path, event, env, budget_seconds)
         assert done.returncode == 0, done.stderr
         assert len(cfn.bodies) == before + 1, (
             f"expected one response, got {cfn.bodies[before:]}\n{done.stderr}"

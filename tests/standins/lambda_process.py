@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -64,15 +66,82 @@ def lambda_environment(pool_api_url: str, ca_file: Path) -> dict[str, str]:
     }
 
 
+def _command(asset: Path, budget_seconds: float) -> list[str]:
+    return [sys.executable, "-S", str(RUNNER), str(asset), str(budget_seconds)]
+
+
 def invoke_asset(
-    asset: Path, runtime_path: Path, event_file: Path, env: dict[str, str], budget_seconds: float
+    asset: Path, runtime_path: Path, event: dict, env: dict[str, str], budget_seconds: float
 ) -> subprocess.CompletedProcess[str]:
     """Run the asset's `index.handler` on one event in a fresh `python -S` process."""
     return subprocess.run(
-        [sys.executable, "-S", str(RUNNER), str(asset), str(event_file), str(budget_seconds)],
+        _command(asset, budget_seconds),
+        input=json.dumps(event),
         env={**env, "PYTHONPATH": str(runtime_path)},
         capture_output=True,
         text=True,
         timeout=budget_seconds + 30,
         check=False,
     )
+
+
+@dataclass
+class Finished:
+    returncode: int
+    seconds: float | None
+    logs: str
+
+
+@dataclass
+class Herd:
+    handed_out_at: float  # time.monotonic() when the last event was handed to its started process
+    finished: list[Finished]
+
+
+def invoke_together(
+    asset: Path,
+    runtime_path: Path,
+    events: list[dict],
+    env: dict[str, str],
+    budget_seconds: float,
+    logs: Path,
+) -> Herd:
+    """Start one process per event, as Lambda starts one execution environment per concurrent invocation;
+    once every one has imported the handler, hand all the events out at once, as CloudFormation does."""
+    processes = []
+    for index, _ in enumerate(events):
+        log = (logs / f"invocation-{index}.log").open("w")  # a file: a full stderr pipe would stall it
+        processes.append(
+            subprocess.Popen(
+                _command(asset, budget_seconds),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env={**env, "PYTHONPATH": str(runtime_path)},
+                text=True,
+            )
+        )
+        log.close()
+    for process in processes:
+        assert process.stdout is not None
+        ready = process.stdout.readline().strip()
+        assert ready == "ready", f"an invocation did not start: {ready!r}"
+    for process, event in zip(processes, events, strict=True):
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(event))
+        process.stdin.close()
+    handed_out_at = time.monotonic()
+    finished = []
+    for index, process in enumerate(processes):
+        assert process.stdout is not None
+        output = process.stdout.read()
+        process.wait(timeout=budget_seconds + 30)
+        last = output.strip().splitlines()[-1:] or [""]
+        finished.append(
+            Finished(
+                process.returncode,
+                float(last[0]) if process.returncode == 0 else None,
+                (logs / f"invocation-{index}.log").read_text(),
+            )
+        )
+    return Herd(handed_out_at, finished)

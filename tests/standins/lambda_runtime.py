@@ -1,8 +1,9 @@
 """Invokes a synthesized Lambda asset's handler the way the Lambda Python runtime would.
 
-Run as `python -S lambda_runtime.py ASSET_DIR EVENT_FILE BUDGET_SECONDS` with PYTHONPATH holding only
-boto3 and its dependencies: `-S` keeps the test environment's site-packages (and its crhelper) out, so
-the handler imports what the asset ships. Prints the seconds the handler took as its last line.
+Run as `python -S lambda_runtime.py ASSET_DIR BUDGET_SECONDS` with PYTHONPATH holding only boto3 and its
+dependencies: `-S` keeps the test environment's site-packages (and its crhelper) out, so the handler
+imports what the asset ships. Like a Lambda execution environment, it starts (imports the handler), says
+`ready`, and only then takes its event, from standard input. Prints the seconds the handler took last.
 """
 
 import json
@@ -10,7 +11,7 @@ import logging
 import sys
 import time
 
-asset, event_file, budget = sys.argv[1], sys.argv[2], float(sys.argv[3])
+asset, budget = sys.argv[1], float(sys.argv[2])
 sys.path.insert(0, asset)
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)  # Lambda's runtime installs a root handler too
 
@@ -28,8 +29,8 @@ class Context:
 
 import index  # noqa: E402 - the asset's own entry module, importable only after the path is set
 
-with open(event_file) as source:
-    event = json.load(source)
+print("ready", flush=True)
+event = json.loads(sys.stdin.read())
 context = Context(budget)
 started = time.monotonic()
 index.handler(event, context)

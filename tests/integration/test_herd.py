@@ -1,0 +1,99 @@
+"""A whole stack at once: handler processes started together, as CloudFormation invokes the function once
+per resource, against the pool API stand-in with the account's request rate; and events that arrive twice
+or late."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+
+import pytest
+
+from tests.fakes import cloudformation_event
+from tests.standins.lambda_process import Herd, invoke_together, lambda_environment
+
+pytestmark = pytest.mark.integration
+
+POOLS = 24
+RATE = 8.0  # requests a second the API admits across every caller
+TRANSITION_SECONDS = 1.0
+FLOOR_SECONDS = TRANSITION_SECONDS + 3 * POOLS / RATE  # read, update, read of every pool at the API's rate
+
+
+def create(pool: str) -> dict:
+    return cloudformation_event("Create", {"PoolIdentifier": pool, "DataRetentionInHours": "48"})
+
+
+@pytest.fixture
+def herd(lambda_asset, runtime_path, pool_api, cfn, tmp_path):
+    """Start one handler process per event, then hand every event out at once."""
+
+    def run(events: list[dict]) -> Herd:
+        env = lambda_environment(pool_api.url, cfn.ca_file)
+        events = [{**event, "ResponseURL": cfn.url} for event in events]
+        done = invoke_together(lambda_asset, runtime_path, events, env, 600.0, tmp_path)
+        assert [finished.returncode for finished in done.finished] == [0] * len(events), [
+            finished.logs for finished in done.finished if finished.returncode
+        ]
+        return done
+
+    return run
+
+
+def test_every_resource_of_a_stack_succeeds_against_a_throttled_api_at_a_bounded_cost(herd, pool_api, cfn):
+    names = [f"stack-pool-{index:02d}" for index in range(POOLS)]
+    for name in names:
+        pool_api.add_pool(name, retention=24)
+    pool_api.transition_seconds = TRANSITION_SECONDS
+    pool_api.limit_rate(RATE)
+
+    done = herd([create(name) for name in names])
+
+    assert len(cfn.bodies) == POOLS
+    assert [body["Reason"] for body in cfn.bodies if body["Status"] != "SUCCESS"] == []
+    assert {name: pool_api.pools[name].retention for name in names} == dict.fromkeys(names, 48)
+    requests = Counter(call.identifier for call in pool_api.calls)
+    throttled = sum(call.answered == 429 for call in pool_api.calls)
+    assert throttled > 0  # the herd did meet the API's rate
+    assert statistics.mean(requests.values()) <= 12  # 429s included
+    assert max(requests.values()) <= 20
+    # No resource far behind the others: the last answer comes soon after the median one.
+    answered = sorted(at - done.handed_out_at for at in cfn.arrived_at)
+    assert answered[-1] - statistics.median(answered) <= FLOOR_SECONDS
+
+
+def test_the_same_event_delivered_twice_together_succeeds_twice_with_one_update(herd, pool_api, cfn):
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.transition_seconds = TRANSITION_SECONDS
+
+    herd([create("meeting-audio"), create("meeting-audio")])
+
+    assert [body["Status"] for body in cfn.bodies] == ["SUCCESS", "SUCCESS"]
+    assert pool_api.pools["meeting-audio"].retention == 48
+    assert [call.answered for call in pool_api.calls_of("PUT")].count(200) == 1
+
+
+def test_the_same_event_delivered_again_later_succeeds_without_a_second_update(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24)
+
+    first, again = invoke(create("meeting-audio")), invoke(create("meeting-audio"))
+
+    assert [first.body["Status"], again.body["Status"]] == ["SUCCESS", "SUCCESS"]
+    assert again.body["Data"] == {
+        **first.body["Data"],
+        "UpdatedTimestamp": again.body["Data"]["UpdatedTimestamp"],
+    }
+    assert len(pool_api.calls_of("PUT")) == 1
+
+
+def test_an_event_older_than_the_service_timeout_makes_no_call_to_the_pool_api(invoke, pool_api):
+    pool_api.add_pool("meeting-audio", retention=24)
+    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 1000))  # ServiceTimeout is 900 s
+
+    invocation = invoke(create("meeting-audio"), response_query=f"X-Amz-Date={signed}&X-Amz-Expires=7200")
+
+    assert invocation.body["Status"] == "FAILED"
+    assert "after CloudFormation stopped waiting for it" in invocation.body["Reason"]
+    assert pool_api.calls == []
+    assert pool_api.pools["meeting-audio"].retention == 24
