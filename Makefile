@@ -40,7 +40,7 @@ integration: setup
 	$(PY) -m pytest -m integration
 
 bench: setup
-	$(PY) -m tests.bench
+	PYTHONPATH=lambda $(PY) -m tests.bench
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -97,15 +97,16 @@ class PollingSchedule:
 
     The first read comes early because small pools settle within a second; the second delay pays that
     back, so that by n seconds at most n reads were made. Reads stay one a second while a change is young
-    (ending a short transition within a second of it), then back off to `cap`, so a long transition costs a
-    read every `cap` seconds and its end is noticed within `cap`.
+    (ending a short transition within a second of it), then ease to every `cap` seconds, so a long
+    transition's end is noticed within 1.5 s at two reads in three seconds. Under throttling the
+    invocation's pacing spaces reads further, so this schedule need not spare the API on its own.
     """
 
     first: float = 0.5
     steady: float = 1.0
     steady_for: float = 10.0
     factor: float = 1.5
-    cap: float = 3.0
+    cap: float = 1.5
 
     def delays(self) -> Iterator[float]:
         yield self.first

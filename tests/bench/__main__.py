@@ -1,4 +1,4 @@
-"""Run the benchmark and write docs/benchmarks/: `make bench` (about 5.5 minutes on 2 cores)."""
+"""Run the benchmark and write docs/benchmarks/: `make bench` (about 12 minutes on 2 cores)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import ROOT
 from tests.fakes import cloudformation_event
+from tests.simulation.herd import simulate_herd
 from tests.standins.lambda_process import (
     invoke_asset,
+    invoke_together,
     lambda_environment,
     lambda_runtime_path,
     synthesize_asset,
@@ -44,6 +47,12 @@ PSEUDO = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 GETATT_LENGTH = 90  # a log group or function ARN
+# A whole stack at once: (pools, requests a second the API admits), each pool taking 3 s to settle.
+HERDS = ((50, 10.0), (100, 5.0))
+HERD_TRANSITION_SECONDS = 3.0
+# Past one machine, in virtual time.
+SIMULATED_POOLS = (490, 1000)
+SIMULATED_RATES = (1.0, 5.0, 10.0)
 
 
 # --- synthesis -------------------------------------------------------------------------------------
@@ -238,11 +247,94 @@ def measure_handler(workdir: Path) -> dict[str, Any]:
     runtime = lambda_runtime_path(Path(tempfile.mkdtemp(dir=workdir)))
     with serve_pool_api() as api, serve_response_endpoint(workdir) as cfn:
         bench = HandlerBench(api, cfn, asset, runtime, workdir)
-        return {
-            "transitions": [bench.transitions(3.0, runs=5), bench.transitions(60.0, runs=3)],
+        figures = {
+            "transitions": [
+                bench.transitions(3.0, runs=5),
+                bench.transitions(20.0, runs=3),
+                bench.transitions(60.0, runs=3),
+            ],
             "delete": bench.deletes(runs=5),
             "cold_import": bench.cold_imports(runs=5),
         }
+    figures["herds"] = [measure_herd(asset, runtime, workdir, pools, rate) for pools, rate in HERDS]
+    return figures
+
+
+def measure_herd(asset: Path, runtime: Path, workdir: Path, pools: int, rate: float) -> dict[str, Any]:
+    """One process per pool, started, then all handed their Create at once against the API's rate."""
+    logs = workdir / f"herd-{pools}-{rate:g}"
+    logs.mkdir()
+    with serve_pool_api() as api, serve_response_endpoint(logs) as cfn:
+        names = [f"herd-{index:04d}" for index in range(pools)]
+        for name in names:
+            api.add_pool(name, retention=24)
+        api.transition_seconds = HERD_TRANSITION_SECONDS
+        api.limit_rate(rate)
+        events = [
+            {
+                **cloudformation_event("Create", {"PoolIdentifier": name, "DataRetentionInHours": "48"}),
+                "ResponseURL": cfn.url,
+            }
+            for name in names
+        ]
+        done = invoke_together(asset, runtime, events, lambda_environment(api.url, cfn.ca_file), 600.0, logs)
+        answered = sorted(at - done.handed_out_at for at in cfn.arrived_at)
+        requests = Counter(call.identifier for call in api.calls)
+        succeeded = sum(
+            body["Status"] == "SUCCESS" and api.pools[body["Data"]["PoolName"]].retention == 48
+            for body in cfn.bodies
+        )
+        return {
+            "pools": pools,
+            "rate": rate,
+            "transition_seconds": HERD_TRANSITION_SECONDS,
+            "failed": pools - succeeded,
+            "wall_seconds": answered[-1],
+            "floor_seconds": HERD_TRANSITION_SECONDS + 3 * pools / rate,
+            "median_answer_seconds": statistics.median(answered),
+            "requests_per_pool_mean": statistics.mean(requests[name] for name in names),
+            "requests_per_pool_max": max(requests[name] for name in names),
+            "throttled_share": sum(call.answered == 429 for call in api.calls) / len(api.calls),
+            "answered_seconds": answered,
+        }
+
+
+def measure_simulation() -> dict[str, Any]:
+    """Whole stacks past what one machine runs as processes: the handler's core in virtual time."""
+    import index
+
+    from kvs_pool_retention.provider import HANDLER_TIMEOUT
+
+    budget = HANDLER_TIMEOUT.to_seconds() - index.RESPONSE_MARGIN_SECONDS
+    runs = []
+    for pools in SIMULATED_POOLS:
+        for rate in SIMULATED_RATES:
+            result = simulate_herd(pools, rate, budget_seconds=budget)
+            runs.append(
+                {
+                    "pools": pools,
+                    "rate": rate,
+                    "failed": result.failed,
+                    "wall_seconds": result.wall_seconds,
+                    "floor_seconds": result.floor_seconds,
+                    "requests_per_pool_mean": result.requests_per_pool,
+                    "answered_seconds": sorted(outcome.finished_at for outcome in result.outcomes),
+                }
+            )
+    capacity = [{"rate": rate, "pools": most_pools_in_time(rate, budget)} for rate in SIMULATED_RATES]
+    return {"budget_seconds": budget, "runs": runs, "capacity": capacity}
+
+
+def most_pools_in_time(rate: float, budget: float) -> int:
+    """The largest stack (to 10 pools) whose every resource succeeds within the function's time."""
+    fits, fails = 10, 10 + int(budget * rate / 3)  # past this, even the floor is over the budget
+    while fails - fits > 10:
+        middle = (fits + fails) // 2
+        if simulate_herd(middle, rate, budget_seconds=budget).failed == 0:
+            fits = middle
+        else:
+            fails = middle
+    return fits // 10 * 10
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -255,18 +347,21 @@ def main() -> None:
         workdir = Path(scratch)
         synth_rows = [row for count in COUNTS for row in measure_synth(count, workdir)]
         handler = measure_handler(workdir)
+    simulation = measure_simulation()
     results = {
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "synth": synth_rows,
         "handler": handler,
+        "simulation": simulation,
         "bench_seconds": time.monotonic() - started,
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    from tests.bench.report import plot, render
+    from tests.bench.report import plot, plot_herds, render
 
     (OUT / "results.md").write_text(render(results, LIMITS))
     plot(results, LIMITS, OUT / "synth.png")
+    plot_herds(results, OUT / "herd.png")
     print((OUT / "results.md").read_text())
 
 

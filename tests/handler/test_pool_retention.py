@@ -199,16 +199,16 @@ def test_polling_notices_a_settled_pool_soon_with_at_most_one_read_a_second(tran
         elapsed += next(delays)
         reads += 1
 
-    assert elapsed - transition <= (1.0 if transition <= 10 else 3.0)
+    assert elapsed - transition <= (1.0 if transition <= 10 else 1.5)
     assert reads <= max(1, elapsed)
 
 
-def test_polling_starts_sub_second_and_backs_off_to_three_seconds():
+def test_polling_starts_sub_second_and_eases_to_every_one_and_a_half_seconds():
     delays = PollingSchedule().delays()
     schedule = [next(delays) for _ in range(30)]
 
     assert schedule[0] < 1
-    assert schedule[-1] == 3.0
+    assert schedule[-1] == 1.5
 
 
 TAG = ORIGINAL_RETENTION_TAG
