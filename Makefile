@@ -10,12 +10,19 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .PHONY: setup synth test unit integration lint bench clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(VENV)/checkov/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# checkov in a virtualenv of its own: it pins a boto3 the handler's tests cannot use.
+$(VENV)/checkov/.installed: tests/tools/checkov-requirements.txt
+	test -x $(VENV)/checkov/bin/python || python3 -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		-r tests/tools/checkov-requirements.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

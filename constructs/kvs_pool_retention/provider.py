@@ -1,4 +1,4 @@
-"""The one handler function per stack, its role, log group, and the pool grants every instance adds.
+"""One handler function per stack and option set, its role, log group, and the pool grants instances add.
 
 Every instance calls in here, so the stack's facts (partition, account, region) are read from CDK once per
 stack and kept as Python values: each call into aws-cdk-lib is a round trip to its Node process.
@@ -6,6 +6,8 @@ stack and kept as Python values: each call into aws-cdk-lib is a round trip to i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import Acknowledgment, Duration, IAnyProducer, IResolveContext, Lazy, Stack, Token, Validations
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -27,6 +30,16 @@ POOL_ACTIONS = (
 )
 # Only for pools declared with restore_on_delete, which keep their original retention in a tag.
 TAG_ACTIONS = ("chime:ListTagsForResource", "chime:TagResource", "chime:UntagResource")
+# What Lambda needs of a function's role to attach it to a VPC (AWS's AWSLambdaVPCAccessExecutionRole, inline
+# here: the role carries no AWS managed policy). The Describe actions take no resource scope; the others are
+# scoped to this account's EC2 resources in this region, as Lambda's documentation shows.
+NETWORK_INTERFACE_READS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+NETWORK_INTERFACE_WRITES = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 HANDLER_TIMEOUT = Duration.minutes(10)
 # How long CloudFormation waits for each retention resource's answer (its ServiceTimeout). Its default is
 # an hour; the handler answers within its 10-minute timeout, so waiting longer only delays a failure.
@@ -46,7 +59,7 @@ EXACT_ARN_BUDGET = 9_000
 # Longest values the pseudo parameters can resolve to, for estimating ARNs that contain them.
 _LONGEST = {"partition": len("aws-iso-b"), "region": len("ap-southeast-10"), "account": 12}
 
-_PROVIDERS: weakref.WeakKeyDictionary[Stack, RetentionProvider] = weakref.WeakKeyDictionary()
+_PROVIDERS: weakref.WeakKeyDictionary[Stack, dict[str, RetentionProvider]] = weakref.WeakKeyDictionary()
 # Per app: which construct manages which pool, keyed by (account, region, name). A pool whose account or
 # region is unknown at synth is keyed to its stack, the only place it is known to be the same pool.
 _MANAGED_POOLS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str], Construct]] = (
@@ -60,18 +73,63 @@ class _Grant:
     in_stack_env: bool  # known to be in the stack's account and region, so the wide grant covers it
 
 
+@dataclass(frozen=True)
+class HandlerOptions:
+    """Where the handler runs and logs. Instances in a stack with equal options share one function."""
+
+    vpc: ec2.IVpc | None = None
+    vpc_subnets: ec2.SubnetSelection | None = None
+    security_groups: tuple[ec2.ISecurityGroup, ...] = ()
+    log_group: logs.ILogGroup | None = None
+
+    def check(self) -> None:
+        if self.vpc is None and (self.vpc_subnets is not None or self.security_groups):
+            raise ValueError(
+                "vpc_subnets and security_groups place the handler in a VPC: also pass vpc "
+                "(the VPC those subnets and security groups belong to)."
+            )
+
+    def key(self, stack: Stack) -> str:
+        """'' for the defaults, which keep the provider's construct id (and so every logical id) as it was
+        before options existed; otherwise a short digest of what the options name."""
+        if self == HandlerOptions():
+            return ""
+        named = {
+            "vpc": self.vpc.node.addr if self.vpc else None,
+            "subnets": stack.resolve(self._subnet_ids()) if self.vpc else None,
+            "security_groups": [group.node.addr for group in self.security_groups],
+            "log_group": self.log_group.node.addr if self.log_group else None,
+        }
+        return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:8].upper()
+
+    def _subnet_ids(self) -> list[str]:
+        assert self.vpc is not None
+        chosen = self.vpc_subnets or ec2.SubnetSelection()
+        return self.vpc.select_subnets(
+            availability_zones=chosen.availability_zones,
+            one_per_az=chosen.one_per_az,
+            subnet_filters=chosen.subnet_filters,
+            subnet_group_name=chosen.subnet_group_name,
+            subnets=chosen.subnets,
+            subnet_type=chosen.subnet_type,
+        ).subnet_ids
+
+
 class RetentionProvider(Construct):
-    """Shared by every KinesisVideoStreamPoolRetention in a stack."""
+    """Shared by every KinesisVideoStreamPoolRetention in a stack with the same handler options."""
 
     ID = "KvsPoolRetentionProvider"
 
     @classmethod
-    def of(cls, stack: Stack) -> RetentionProvider:
-        if stack not in _PROVIDERS:
-            _PROVIDERS[stack] = cls(stack, cls.ID)
-        return _PROVIDERS[stack]
+    def of(cls, stack: Stack, options: HandlerOptions) -> RetentionProvider:
+        options.check()
+        providers = _PROVIDERS.setdefault(stack, {})
+        key = options.key(stack)
+        if key not in providers:
+            providers[key] = cls(stack, cls.ID + key, options)
+        return providers[key]
 
-    def __init__(self, stack: Stack, construct_id: str) -> None:
+    def __init__(self, stack: Stack, construct_id: str, options: HandlerOptions) -> None:
         super().__init__(stack, construct_id)
         self._root = stack.node.root
         self._stack_path = stack.node.path
@@ -83,7 +141,9 @@ class RetentionProvider(Construct):
         self._account_wide_reason: str | None = None
         self._tags_token_pool = False  # a token-declared pool with tagging: only the wide grant covers it
 
-        self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
+        self.log_group = options.log_group or logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -96,9 +156,16 @@ class RetentionProvider(Construct):
                 resources=[self.log_group.log_group_arn],
             )
         )
+        security_groups = list(options.security_groups)
+        if options.vpc is not None:
+            security_groups = security_groups or [self._outbound_only(options.vpc)]
+            self._allow_network_interfaces()
         self.function = lambda_.Function(
             self,
             "Handler",
+            vpc=options.vpc,
+            vpc_subnets=options.vpc_subnets,
+            security_groups=security_groups or None,
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
             code=lambda_.Code.from_asset(handler_asset_path()),
@@ -109,6 +176,7 @@ class RetentionProvider(Construct):
             description="kvs-pool-retention: keeps declared Kinesis Video Stream pools at their retention",
         )
         self.function.configure_async_invoke(max_event_age=MAX_EVENT_AGE, retry_attempts=RETRY_ATTEMPTS)
+        self._explain_to_checkov()
         self.pool_access = iam.CfnPolicy(
             self,
             "PoolAccess",
@@ -120,6 +188,61 @@ class RetentionProvider(Construct):
         # for its pool's grant, in Creates and Updates alike.
         self.function.node.add_dependency(self.pool_access)
         self.service_token = self.function.function_arn
+
+    def _outbound_only(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="kvs-pool-retention handler: HTTPS out to the pool API and response URL, nothing in",
+            allow_all_outbound=False,
+        )
+        group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "the Chime SDK media pipelines API and S3 (the response)"
+        )
+        return group
+
+    def _allow_network_interfaces(self) -> None:
+        ec2_resources = f"arn:{self._partition}:ec2:{self._region}:{self._account}:*/*"
+        self.role.add_to_policy(iam.PolicyStatement(actions=list(NETWORK_INTERFACE_READS), resources=["*"]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=list(NETWORK_INTERFACE_WRITES), resources=[ec2_resources])
+        )
+        reason = (
+            "Lambda attaches a function to a VPC through network interfaces it manages with the function's "
+            "role: EC2's Describe actions take no resource scope, and the others are scoped to this "
+            "account's EC2 resources in this region (AWSLambdaVPCAccessExecutionRole, narrowed and inline)."
+        )
+        for resource in ("*", _nag_notation(Stack.of(self).resolve(ec2_resources))):
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{resource}]", reason=reason)
+            )
+        policy = self.role.node.find_child("DefaultPolicy").node.default_child
+        assert isinstance(policy, iam.CfnPolicy)
+        policy.add_metadata("cdk_nag", {"rules_to_suppress": [{"id": "AwsSolutions-IAM5", "reason": reason}]})
+
+    def _explain_to_checkov(self) -> None:
+        """Checks that cannot apply to this custom resource's handler: skipped, the reason in the template."""
+        function = self.function.node.default_child
+        assert isinstance(function, lambda_.CfnFunction)
+        function.add_metadata(
+            "checkov",
+            {
+                "skip": [
+                    {
+                        "id": "CKV_AWS_116",
+                        "comment": "No dead-letter queue: an event this handler could not answer is one "
+                        "CloudFormation has already failed; replayed later, it would be refused as late.",
+                    },
+                    {
+                        "id": "CKV_AWS_115",
+                        "comment": "No reserved concurrency: it would take from the account's unreserved "
+                        "concurrency (failing deployment in accounts with little) and hold a stack's events "
+                        "in Lambda's queue; the handler paces its own calls to the pool API instead.",
+                    },
+                ]
+            },
+        )
 
     def claim(self, pool: PoolIdentity, claimant: Construct) -> None:
         """Refuse a second instance for the same pool in this app: the two would fight over its retention."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import CustomResource, Duration, Stack, Token
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from kvs_pool_retention.handler.retention_rules import (
@@ -11,7 +15,7 @@ from kvs_pool_retention.handler.retention_rules import (
     parse_pool_identifier,
     parse_retention_hours,
 )
-from kvs_pool_retention.provider import SERVICE_TIMEOUT, RetentionProvider
+from kvs_pool_retention.provider import SERVICE_TIMEOUT, HandlerOptions, RetentionProvider
 
 RESOURCE_TYPE = "Custom::KinesisVideoStreamPoolRetention"
 
@@ -23,6 +27,9 @@ class KinesisVideoStreamPoolRetention(Construct):
     Every instance in a stack shares one handler function, whose role may read and update only the
     declared pools. With `restore_on_delete`, deleting the resource puts back the retention the pool had
     before this resource first changed it (remembered in a tag on the pool).
+
+    `vpc` (with `vpc_subnets`, `security_groups`) runs the handler in your VPC, and `log_group` sends its
+    logs to your log group (say, KMS-encrypted): instances with the same options share one function.
     """
 
     def __init__(
@@ -33,11 +40,16 @@ class KinesisVideoStreamPoolRetention(Construct):
         pool_identifier: str,
         data_retention: Duration,
         restore_on_delete: bool = False,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        log_group: logs.ILogGroup | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         pool = self._check_pool_identifier(pool_identifier)
         hours = self._check_data_retention(data_retention)
-        provider = RetentionProvider.of(scope if isinstance(scope, Stack) else Stack.of(scope))
+        options = HandlerOptions(vpc, vpc_subnets, tuple(security_groups or ()), log_group)
+        provider = RetentionProvider.of(scope if isinstance(scope, Stack) else Stack.of(scope), options)
         if pool is not None:
             provider.claim(pool, self)
         provider.grant(pool, tagging=restore_on_delete)
