@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, IAnyProducer, IResolveContext, Lazy, Stack, Token, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Aspects,
+    CfnResource,
+    Duration,
+    IAnyProducer,
+    IAspect,
+    IResolveContext,
+    Lazy,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -52,10 +64,14 @@ SERVICE_TIMEOUT = Duration.minutes(15)
 # and it is the only way an answer still reaches CloudFormation after such a crash.
 MAX_EVENT_AGE = SERVICE_TIMEOUT
 RETRY_ATTEMPTS = 2
-# IAM allows 10,240 characters of inline policy per role (white space not counted). Exact pool ARNs are
-# kept while their estimated length stays under this budget; the rest of the budget covers the log
-# statement and the policy's own structure.
+# IAM allows 10,240 characters of inline policy per role (white space not counted). Exact pool ARNs go
+# inline while their length stays under this budget; the rest covers the log (and network) statements and
+# the policy's own structure. Past it they go to customer managed policies of at most 6,144 characters,
+# at most 10 a role (IAM's default quota), each one more resource under CloudFormation's 500 a stack.
 EXACT_ARN_BUDGET = 9_000
+MANAGED_POLICY_CHARS = 6_144
+MANAGED_POLICIES_PER_ROLE = 10
+STACK_RESOURCE_LIMIT = 500
 # Longest values the pseudo parameters can resolve to, for estimating ARNs that contain them.
 _LONGEST = {"partition": len("aws-iso-b"), "region": len("ap-southeast-10"), "account": 12}
 
@@ -71,6 +87,15 @@ _MANAGED_POOLS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str],
 class _Grant:
     arn: str
     in_stack_env: bool  # known to be in the stack's account and region, so the wide grant covers it
+    chars: int  # what it adds to a policy as IAM counts it: the longest the ARN can resolve to, quoted
+
+
+@dataclass
+class _Chunk:
+    """The exact grants one policy document holds."""
+
+    pools: list[_Grant]
+    tagged: list[_Grant]
 
 
 @dataclass(frozen=True)
@@ -137,7 +162,7 @@ class RetentionProvider(Construct):
         self._env_known = not (Token.is_unresolved(self._account) or Token.is_unresolved(self._region))
         self._pools: list[_Grant] = []
         self._tagged: list[_Grant] = []
-        self._estimated_chars = 0
+        self.managed_pool_access: list[iam.CfnManagedPolicy] = []
         self._account_wide_reason: str | None = None
         self._tags_token_pool = False  # a token-declared pool with tagging: only the wide grant covers it
 
@@ -187,6 +212,7 @@ class RetentionProvider(Construct):
         # Every retention resource references the function, so this one dependency makes each of them wait
         # for its pool's grant, in Creates and Updates alike.
         self.function.node.add_dependency(self.pool_access)
+        Aspects.of(self).add(_PlanPolicies(self))
         self.service_token = self.function.function_arn
 
     def _outbound_only(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
@@ -270,19 +296,49 @@ class RetentionProvider(Construct):
         for granted, wanted in ((self._pools, True), (self._tagged, tagging)):
             if wanted and grant not in granted:
                 granted.append(grant)
-                self._estimated_chars += _estimated_length(pool) + 3  # quotes and a comma
-        if self._estimated_chars > EXACT_ARN_BUDGET:
-            self._widen(
-                f"{len(self._pools)} exact pool ARNs would pass IAM's 10,240-character limit "
-                "for a role's inline policies"
-            )
 
     def _grant_for(self, pool: PoolIdentity) -> _Grant:
+        chars = _estimated_length(pool) + 3  # quotes and a comma
         if pool.region is None:
-            return _Grant(self._arn(pool.name), in_stack_env=True)
+            return _Grant(self._arn(pool.name), in_stack_env=True, chars=chars)
         arn = f"arn:{pool.partition}:chime:{pool.region}:{pool.account}:{POOL_RESOURCE_TYPE}/{pool.name}"
         in_env = self._env_known and (pool.account, pool.region) == (self._account, self._region)
-        return _Grant(arn, in_stack_env=in_env)
+        return _Grant(arn, in_stack_env=in_env, chars=chars)
+
+    def plan_policies(self) -> None:
+        """Once every instance has added its pool: exact ARNs inline, the rest in as few managed policies
+        as they need; the account-wide grant only where the stack or the role has no room for those."""
+        if self._account_wide_reason is not None or self.managed_pool_access:
+            return
+        chunks = _chunks(self._pools, self._tagged)
+        needed = len(chunks) - 1
+        if not needed:
+            return
+        stack = Stack.of(self)
+        room = STACK_RESOURCE_LIMIT - sum(isinstance(c, CfnResource) for c in stack.node.find_all())
+        if needed > room:
+            self._widen(
+                f"{len(self._pools)} exact pool ARNs need {needed} managed policies besides the inline one, "
+                f"and CloudFormation's {STACK_RESOURCE_LIMIT} resources a stack leave room for {room}"
+            )
+            return
+        if needed > MANAGED_POLICIES_PER_ROLE:
+            self._widen(
+                f"{len(self._pools)} exact pool ARNs need {needed} managed policies besides the inline one, "
+                f"past the {MANAGED_POLICIES_PER_ROLE} IAM attaches to a role by default"
+            )
+            return
+        self._pools, self._tagged = chunks[0].pools, chunks[0].tagged
+        for number, chunk in enumerate(chunks[1:], start=2):
+            policy = iam.CfnManagedPolicy(
+                self,
+                f"PoolAccess{number}",
+                description=f"kvs-pool-retention: the declared pools, part {number} of {len(chunks)}",
+                roles=[self.role.role_name],
+                policy_document=_document(chunk),
+            )
+            self.function.node.add_dependency(policy)  # each resource waits for its pool's grant
+            self.managed_pool_access.append(policy)
 
     def _arn(self, name: str) -> str:
         """A pool ARN in the stack's partition, account and region (tokens for an env-agnostic stack)."""
@@ -305,6 +361,8 @@ class RetentionProvider(Construct):
         )
 
     def _pool_policy(self) -> dict[str, Any]:
+        if self._account_wide_reason is None:
+            return _document(_Chunk(self._pools, self._tagged))
         statements = [{"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": self._scope(self._pools)}]
         if self._tagged or self._tags_token_pool:
             statements.append(
@@ -317,6 +375,43 @@ class RetentionProvider(Construct):
             return [grant.arn for grant in grants]
         # Pools given by ARN in another region or account stay listed: the wide grant does not cover them.
         return [self._arn("*"), *(grant.arn for grant in grants if not grant.in_stack_env)]
+
+
+@jsii.implements(IAspect)
+class _PlanPolicies:
+    """Plans the provider's pool policies when the app synthesizes, after every instance has been added."""
+
+    def __init__(self, provider: RetentionProvider) -> None:
+        self._provider = provider
+
+    def visit(self, node: IConstruct) -> None:
+        if node.node.path == self._provider.node.path:
+            self._provider.plan_policies()
+
+
+def _document(chunk: _Chunk) -> dict[str, Any]:
+    statements = [{"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": [g.arn for g in chunk.pools]}]
+    if chunk.tagged:
+        statements.append(
+            {"Effect": "Allow", "Action": list(TAG_ACTIONS), "Resource": [g.arn for g in chunk.tagged]}
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _chunks(pools: list[_Grant], tagged: list[_Grant]) -> list[_Chunk]:
+    """Grants in declaration order, the first chunk within the inline budget, each later one within a
+    managed policy's limit (its structure counted as IAM counts it)."""
+    structure = len(json.dumps(_document(_Chunk([], [_Grant("", True, 0)])), separators=(",", ":")))
+    budgets = iter([EXACT_ARN_BUDGET, *([MANAGED_POLICY_CHARS - structure] * len(pools + tagged))])
+    chunks: list[_Chunk] = []
+    left = 0
+    for grant, is_tag in [*((g, False) for g in pools), *((g, True) for g in tagged)]:
+        if grant.chars > left or not chunks:
+            chunks.append(_Chunk([], []))
+            left = next(budgets)
+        (chunks[-1].tagged if is_tag else chunks[-1].pools).append(grant)
+        left -= grant.chars
+    return chunks or [_Chunk([], [])]
 
 
 @jsii.implements(IAnyProducer)

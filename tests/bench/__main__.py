@@ -16,6 +16,7 @@ from typing import Any
 
 from tests.conftest import ROOT
 from tests.fakes import cloudformation_event
+from tests.iam_size import TYPICAL, iam_chars
 from tests.simulation.herd import simulate_herd
 from tests.standins.lambda_process import (
     invoke_asset,
@@ -28,7 +29,7 @@ from tests.standins.pool_api import PoolApi, serve_pool_api
 from tests.standins.response_endpoint import ResponseEndpoint, serve_response_endpoint
 
 OUT = ROOT / "docs" / "benchmarks"
-COUNTS = (1, 10, 100, 490)
+COUNTS = (1, 10, 100, 200, 400, 490)
 KINDS = ("ours", "aws-custom-resource")
 SYNTH_REPEATS = 5
 LIMITS = {
@@ -39,14 +40,6 @@ LIMITS = {
     "managed_policies": 10,
     "managed_policy_chars": 6_144,
 }
-# Stand-ins for values CloudFormation fills in, to count IAM policy characters as IAM would see them.
-PSEUDO = {
-    "AWS::Partition": "aws",
-    "AWS::Region": "us-east-1",
-    "AWS::AccountId": "123456789012",
-    "AWS::URLSuffix": "amazonaws.com",
-}
-GETATT_LENGTH = 90  # a log group or function ARN
 # A whole stack at once: (pools, requests a second the API admits), each pool taking 3 s to settle.
 HERDS = ((50, 10.0), (100, 5.0))
 HERD_TRANSITION_SECONDS = 3.0
@@ -102,11 +95,12 @@ def template_figures(template: dict[str, Any]) -> dict[str, Any]:
 
 def role_policy_figures(resources: dict[str, Any], role: str) -> dict[str, Any]:
     reference = {"Ref": role}
-    inline = [
-        resource["Properties"]["PolicyDocument"]
+    inline_resources = [
+        resource
         for resource in resources.values()
         if resource["Type"] == "AWS::IAM::Policy" and reference in resource["Properties"].get("Roles", [])
     ]
+    inline = [resource["Properties"]["PolicyDocument"] for resource in inline_resources]
     inline += [policy["PolicyDocument"] for policy in resources[role]["Properties"].get("Policies", [])]
     managed = [
         resource["Properties"]["PolicyDocument"]
@@ -116,30 +110,12 @@ def role_policy_figures(resources: dict[str, Any], role: str) -> dict[str, Any]:
     ]
     aws_managed = len(resources[role]["Properties"].get("ManagedPolicyArns", []))
     return {
-        "inline_policy_chars": sum(iam_chars(document) for document in inline),
+        "inline_policy_chars": sum(iam_chars(document, TYPICAL) for document in inline),
         "managed_policies": len(managed) + aws_managed,
-        "managed_policy_chars": max((iam_chars(document) for document in managed), default=0),
+        "managed_policy_chars": max((iam_chars(document, TYPICAL) for document in managed), default=0),
+        "managed_policy_chars_total": sum(iam_chars(document, TYPICAL) for document in managed),
+        "policy_resources": len(inline_resources) + len(managed),
     }
-
-
-def iam_chars(document: Any) -> int:
-    """Characters IAM counts: the resolved policy without white space."""
-    return len(json.dumps(resolve(document), separators=(",", ":")))
-
-
-def resolve(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return PSEUDO.get(value["Ref"], "x" * 20)
-        if "Fn::GetAtt" in value:
-            return "x" * GETATT_LENGTH
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(str(resolve(part)) for part in parts)
-        return {key: resolve(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [resolve(item) for item in value]
-    return value
 
 
 def within_limits(row: dict[str, Any]) -> list[str]:

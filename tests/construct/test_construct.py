@@ -256,7 +256,7 @@ def test_tokens_pass_through_to_the_handler_and_scope_to_this_accounts_pools():
     assert policy["Metadata"]["cdk_nag"]["rules_to_suppress"][0]["id"] == "AwsSolutions-IAM5"
 
 
-def test_exact_arns_are_kept_while_they_fit_then_the_grant_widens_to_this_accounts_pools():
+def test_exact_arns_fill_the_inline_policy_then_spill_into_a_managed_policy_never_a_wildcard():
     per_pool = (
         len("arn:aws-iso-b:chime:ap-southeast-10:123456789012:media-pipeline-kinesis-video-stream-pool/") + 3
     )
@@ -266,14 +266,14 @@ def test_exact_arns_are_kept_while_they_fit_then_the_grant_widens_to_this_accoun
         stack_with(*((f"pool-{i:03}", cdk.Duration.hours(1)) for i in range(fitting + 1)))
     )
 
-    few_resources = pool_policy(few)["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
-    many_policy = pool_policy(many)
-    many_resources = many_policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
-    assert len(few_resources) == fitting
-    assert "Metadata" not in pool_policy(few)
-    assert len(many_resources) == 1
-    assert "pool/*" in json.dumps(many_resources)
-    assert "would pass IAM's 10,240-character limit" in json.dumps(many_policy["Metadata"])
+    few.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    assert len(pool_policy(few)["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]) == fitting
+    assert len(pool_policy(many)["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]) == fitting
+    (managed,) = many.find_resources("AWS::IAM::ManagedPolicy").values()
+    (spilled,) = managed["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+    assert spilled["Fn::Join"][1][-1].endswith(f"pool/pool-{fitting:03}")
+    assert "pool/*" not in json.dumps(many.to_json())
+    assert "Metadata" not in pool_policy(many)
 
 
 def test_restore_on_delete_adds_the_property_and_tag_actions_on_that_pool_only():
