@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: setup synth test unit integration lint bench clean
+.PHONY: setup synth test unit integration lint bench snapshot integ-deploy clean
 
 setup: $(VENV)/.installed $(VENV)/checkov/.installed node_modules/.installed
 
@@ -49,5 +49,22 @@ integration: setup
 bench: setup
 	PYTHONPATH=lambda $(PY) -m tests.bench
 
+# Accept a change of the integ test's templates (an asset hash, or, deliberately, a logical id).
+snapshot: setup
+	PYTHONPATH=lambda $(PY) -m tests.integ.snapshot
+
+# The integ test against the real service, with the caller's credentials: deploys the test stack, then the
+# assertion stack (whose deployment fails unless both pools are ACTIVE at 48 h), and destroys both whatever
+# the outcome. Never run by CI. Region: AWS_REGION, else us-east-1.
+INTEG_APP := $(PY) tests/integ/integ_retention.py
+INTEG_CDK := cdk --app "PYTHONPATH=$(CURDIR) $(INTEG_APP)" --output cdk.integ.out
+integ-deploy: setup
+	export AWS_REGION=$${AWS_REGION:-us-east-1} CDK_DEFAULT_REGION=$${AWS_REGION:-us-east-1}; \
+	$(INTEG_CDK) deploy KvsPoolRetentionInteg --require-approval never \
+		&& $(INTEG_CDK) deploy --all --require-approval never; \
+	status=$$?; \
+	$(INTEG_CDK) destroy --all --force; \
+	exit $$status
+
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	rm -rf cdk.out cdk.integ.out .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 from cfn_response import CloudFormationResource
+from crhelper import log_helper
 from pool_retention import Deadline, InvalidRequest, PoolRetention, RetentionError, RetentionRequest
 from response_window import seconds_left
 from retention_rules import IDENTIFIER_FORM, RETENTION_RANGE, parse_pool_identifier, parse_retention_hours
@@ -39,7 +40,12 @@ PROPERTIES = {"PoolIdentifier": IDENTIFIER_FORM, "DataRetentionInHours": RETENTI
 OPTIONAL_PROPERTIES = ("RestoreOnDelete",)
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 
-helper = CloudFormationResource(log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
+# JSON logs: every line one object with the event's RequestType, StackId, RequestId and LogicalResourceId
+# (crhelper's formatter, set up again for each event), for CloudWatch Logs Insights. Set up once before
+# crhelper builds its clients too, so that no line of the cold start is plain text. At INFO crhelper logs
+# no event, so the pre-signed response URL never reaches the logs.
+log_helper.setup("INFO", boto_level="WARNING", RequestType="ContainerInit")
+helper = CloudFormationResource(json_logging=True, log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
 
 
 def handler(event: dict[str, Any], context: Any) -> None:

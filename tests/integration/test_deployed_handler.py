@@ -3,6 +3,7 @@ of the response to the local stand-in of the pre-signed URL."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.request
@@ -217,7 +218,7 @@ def test_transient_faults_are_retried_until_the_call_succeeds(invoke, pool_api, 
 
     assert_success(invocation)
     assert [call.answered for call in pool_api.calls_of(method)][: times + 1] == [status] * times + [200]
-    assert invocation.seconds < 16  # each paced retry waits at most 1.5 x a gap of 3 to 4 s
+    assert invocation.seconds < 20  # three paced retries, each at most 1.5 x a gap of 3 to 4 s
 
 
 def test_a_busy_pool_is_waited_for_then_updated(invoke, pool_api):
@@ -322,3 +323,27 @@ def test_restore_on_delete_of_a_pool_that_no_longer_exists_succeeds(invoke, pool
 
     assert invocation.body["Status"] == "SUCCESS"
     assert [call.method for call in pool_api.calls] == ["list-tags"]
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Delete"])
+def test_every_log_line_is_one_json_object_naming_the_event(invoke, pool_api, request_type):
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.transition_seconds = 0.5
+    extra = {"PhysicalResourceId": ARN} if request_type == "Delete" else {}
+
+    invocation = invoke(event(request_type, **extra))
+
+    lines = [json.loads(line) for line in invocation.logs.splitlines() if line.strip()]
+    assert lines
+    for line in lines:
+        assert line["RequestType"] == request_type
+        assert line["StackId"] == "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/1b2c3d4e"
+        assert line["RequestId"] == "unique-request-id"
+        assert line["LogicalResourceId"] == "Pool0B9733A61"
+        assert line["level"] in {"INFO", "WARNING", "ERROR"}
+        assert isinstance(line["message"], str | dict | int)
+    messages = [str(line["message"]) for line in lines]
+    if request_type == "Create":
+        assert "pool meeting-audio: retention 24 h -> 48 h" in messages
+        assert any(message.startswith("pool meeting-audio: ACTIVE after") for message in messages)
+    assert "response SUCCESS sent: HTTP 200 (attempt 1)" in messages

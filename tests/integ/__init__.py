@@ -1,0 +1,1 @@
+"""The integ test (deployable with `make integ-deploy`) and its snapshot, which guards deployed stacks."""
