@@ -206,3 +206,17 @@ def test_a_permissions_boundary_on_the_stack_reaches_every_handler_role():
     assert len(roles) == 2
     for role in roles.values():
         assert "policy/platform-boundary" in str(scope.resolve(role["Properties"]["PermissionsBoundary"]))
+
+
+def test_a_pool_declared_twice_with_different_options_is_still_a_duplicate():
+    scope = stack()
+    declare(scope, "Meeting")
+
+    with pytest.raises(ValueError, match="already managed by Options/Meeting"):
+        KinesisVideoStreamPoolRetention(
+            scope,
+            "AgainInVpc",
+            pool_identifier="meeting",
+            data_retention=cdk.Duration.hours(24),
+            vpc=imported_vpc(scope),
+        )
