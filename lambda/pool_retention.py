@@ -307,14 +307,14 @@ class PoolRetention:
                 "could be made. Retry the deployment."
             )
         if self._last_fault == THROTTLED:
+            # What to do before the tally: a Reason keeps only its first 256 characters.
             return ServiceError(
-                f"Could not {verb} pool {identifier}: the API kept throttling ({THROTTLED} {tally}) until "
-                "this deployment ran out of time. Raise the account's rate quota for the Chime SDK media "
-                "pipelines API, or deploy fewer pools per stack."
+                f"Could not {verb} pool {identifier}: the API kept throttling until time ran out; raise the "
+                f"account's API rate quota or deploy fewer pools per stack ({THROTTLED} {tally})."
             )
         return ServiceError(
-            f"Could not {verb} pool {identifier}: the service kept answering {self._last_fault} {tally} "
-            "until this deployment ran out of time. Retry the deployment later."
+            f"Could not {verb} pool {identifier}: the service kept failing until time ran out; retry the "
+            f"deployment later ({self._last_fault} {tally})."
         )
 
     def _pause(self, seconds: float, identifier: str, why: str) -> None:
