@@ -239,13 +239,9 @@ class RetentionProvider(Construct):
             "role: EC2's Describe actions take no resource scope, and the others are scoped to this "
             "account's EC2 resources in this region (AWSLambdaVPCAccessExecutionRole, narrowed and inline)."
         )
-        for resource in ("*", _nag_notation(Stack.of(self).resolve(ec2_resources))):
-            Validations.of(self.role).acknowledge(
-                Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{resource}]", reason=reason)
-            )
         policy = self.role.node.find_child("DefaultPolicy").node.default_child
         assert isinstance(policy, iam.CfnPolicy)
-        policy.add_metadata("cdk_nag", {"rules_to_suppress": [{"id": "AwsSolutions-IAM5", "reason": reason}]})
+        _acknowledge_wide_resources(policy, ["*", ec2_resources], reason)
 
     def _explain_to_checkov(self) -> None:
         """Checks that cannot apply to this custom resource's handler: skipped, the reason in the template."""
@@ -353,12 +349,7 @@ class RetentionProvider(Construct):
             f"Scoped to this account's KVS pools in this region because {why}; "
             "the handler only reads and updates the pools declared in this stack."
         )
-        finding = f"AwsSolutions-IAM5[Resource::{_nag_notation(Stack.of(self).resolve(self._arn('*')))}]"
-        Validations.of(self.pool_access).acknowledge(Acknowledgment(id=finding, reason=reason))
-        # cdk-nag 2.x reads suppressions from the template instead; it also serves as the audit trail there.
-        self.pool_access.add_metadata(
-            "cdk_nag", {"rules_to_suppress": [{"id": "AwsSolutions-IAM5", "reason": reason}]}
-        )
+        _acknowledge_wide_resources(self.pool_access, [self._arn("*")], reason)
 
     def _pool_policy(self) -> dict[str, Any]:
         if self._account_wide_reason is None:
@@ -430,6 +421,15 @@ def _estimated_length(pool: PoolIdentity) -> int:
     region = pool.region or "x" * _LONGEST["region"]
     account = pool.account or "x" * _LONGEST["account"]
     return len(f"arn:{partition}:chime:{region}:{account}:{POOL_RESOURCE_TYPE}/{pool.name}")
+
+
+def _acknowledge_wide_resources(policy: iam.CfnPolicy, resources: list[str], reason: str) -> None:
+    """Acknowledge cdk-nag's AwsSolutions-IAM5 finding for each of a policy's wildcard resources, with why."""
+    for resource in resources:
+        finding = f"AwsSolutions-IAM5[Resource::{_nag_notation(Stack.of(policy).resolve(resource))}]"
+        Validations.of(policy).acknowledge(Acknowledgment(id=finding, reason=reason))
+    # cdk-nag 2.x reads suppressions from the template instead; it also serves as the audit trail there.
+    policy.add_metadata("cdk_nag", {"rules_to_suppress": [{"id": "AwsSolutions-IAM5", "reason": reason}]})
 
 
 def _nag_notation(resolved: object) -> str:
