@@ -83,20 +83,28 @@ def test_jitter_spreads_invocations_refused_together():
     assert waits[-1] - waits[0] >= pace.first_gap / 2
 
 
-class AlwaysFailing:
-    """A client whose every call answers one error: the API never recovers within the test."""
+def read_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetMediaPipelineKinesisVideoStreamPool",
+    )
+
+
+class FakeClient:
+    """What the core uses of a client besides the calls each test fake answers."""
 
     meta = type("Meta", (), {"region_name": "us-east-1"})()
+
+
+class AlwaysFailing(FakeClient):
+    """A client whose every call answers one error: the API never recovers within the test."""
 
     def __init__(self, code: str, status: int) -> None:
         self.code, self.status, self.calls = code, status, 0
 
     def get_media_pipeline_kinesis_video_stream_pool(self, **_: object) -> dict:
         self.calls += 1
-        raise ClientError(
-            {"Error": {"Code": self.code}, "ResponseMetadata": {"HTTPStatusCode": self.status}},
-            "GetMediaPipelineKinesisVideoStreamPool",
-        )
+        raise read_error(self.code, self.status)
 
 
 def test_throttling_is_retried_until_the_invocation_runs_out_of_time_then_says_what_to_do():
@@ -129,10 +137,8 @@ def test_a_service_fault_that_never_clears_says_to_retry_later():
         core.apply(REQUEST)
 
 
-class ThrottledThenBusy:
+class ThrottledThenBusy(FakeClient):
     """Throttles the first read, then shows the pool UPDATING for a while: polling follows the pace."""
-
-    meta = type("Meta", (), {"region_name": "us-east-1"})()
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock, self.reads = clock, []
@@ -140,10 +146,7 @@ class ThrottledThenBusy:
     def get_media_pipeline_kinesis_video_stream_pool(self, **_: object) -> dict:
         self.reads.append(self.clock.now)
         if len(self.reads) == 1:
-            raise ClientError(
-                {"Error": {"Code": "ThrottledClientException"}, "ResponseMetadata": {"HTTPStatusCode": 429}},
-                "GetMediaPipelineKinesisVideoStreamPool",
-            )
+            raise read_error("ThrottledClientException", 429)
         status = "UPDATING" if self.clock.now < 30 else "ACTIVE"
         return {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, status)}
 
