@@ -2,8 +2,26 @@
 
 Custom resources have no CloudFormation drift detection, and a pool's retention can be changed outside
 CloudFormation. This reads each declared pool with the caller's AWS credentials and compares.
-Exit status: 3 when any pool differs, else 2 when any could not be read (or the assembly could not),
-else 0.
+
+Which stacks: every stack artifact of the cloud assembly, and of the nested cloud assemblies it holds at
+any depth (`cdk:cloud-assembly` artifacts, one per `Stage`: every stack a CDK Pipelines app deploys lives
+in one). A stack is named by its artifact's `displayName` (`Prod/Retention`: the stage path, then the
+stack), else its artifact id; `--stack` takes that name, the artifact id or the CloudFormation stack name.
+
+Nested CloudFormation stacks (`AWS::CloudFormation::Stack`, e.g. `cdk.NestedStack`) are read as part of
+their parent, at any depth, named by their construct path. Their template is a file asset of the assembly,
+found by the resource's `aws:asset:path` metadata (written when the CDK CLI synthesizes), else by the
+asset whose content hash its `TemplateURL` holds (the asset manifest of the default synthesizers, the
+`aws:cdk:asset` metadata of the legacy one). A nested stack whose template is not in the assembly (a
+`TemplateURL` of one's own) may hold pools this cannot see: it is reported as unreadable, never skipped.
+
+Where: a pool declared by ARN is read in the ARN's region; one declared by name in its stack's region
+(the artifact's `environment`; a stage's stacks have their stage's), or the caller's default region for
+an environment-agnostic stack. The caller's credentials must be for the account the pool is in.
+
+Exit status: 3 when any pool differs (a definite finding, whatever else is unknown), else 2 when any
+could not be read (or the assembly could not), else 0. "Nothing to check" (0) means the assembly declares
+no pool at all.
 """
 
 from __future__ import annotations
@@ -11,7 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +42,41 @@ from kvs_pool_retention.retention import RESOURCE_TYPE
 
 IN_SYNC, DRIFTED, UNREADABLE = 0, 3, 2
 
+STACK_ARTIFACT = "aws:cloudformation:stack"
+NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
+ASSET_MANIFEST_ARTIFACT = "cdk:asset-manifest"
+NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
+DEPLOY_TIME = "declared by a deploy-time value; check it after deployment"
+TEMPLATE_ELSEWHERE = (
+    "nested stack whose template is not in the assembly (TemplateURL {url}); any pools it declares "
+    "are not checked"
+)
+_UNKNOWN = {"unknown-account", "unknown-region"}  # an environment-agnostic stack's placeholders
+
+
+class AssemblyError(ValueError):
+    """The cloud assembly cannot be read as one: the message says which file and what is wrong."""
+
+
+class UnknownStack(LookupError):
+    """`--stack` names no stack of the assembly: the message lists those it has."""
+
+
+@dataclass(frozen=True)
+class DeclaredStack:
+    """One stack artifact, wherever in the assembly's tree of nested assemblies it is."""
+
+    name: str  # the display path: `Prod/Retention`
+    artifact_id: str
+    stack_name: str  # CloudFormation's
+    directory: Path  # the (nested) cloud assembly holding it: file names in it are relative to this
+    template: Path
+    account: str | None  # None: environment-agnostic
+    region: str | None
+    # Of the cloud assembly holding the stack, to find its nested stacks' templates and name them:
+    file_assets: Mapping[str, Path] = field(default_factory=dict, repr=False)  # asset id (a hash) → file
+    construct_paths: Mapping[str, str] = field(default_factory=dict, repr=False)  # template file → path
+
 
 @dataclass(frozen=True)
 class DeclaredPool:
@@ -30,6 +84,8 @@ class DeclaredPool:
     identifier: str
     hours: int | None  # None when the template holds a deploy-time value for the pool or its hours
     region: str | None  # None: the caller's default region
+    account: str | None = None  # the account the pool is in, when the template says
+    unreadable: str = ""  # why it cannot be checked, known before any call
 
 
 @dataclass(frozen=True)
@@ -46,60 +102,208 @@ class Finding:
         return IN_SYNC if self.actual_hours == self.pool.hours else DRIFTED
 
 
-def declared_pools(assembly: Path, stack: str | None = None) -> list[DeclaredPool]:
-    """Every KinesisVideoStreamPoolRetention in the cloud assembly's stack templates."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    stacks = {
-        name: artifact
-        for name, artifact in manifest.get("artifacts", {}).items()
-        if artifact.get("type") == "aws:cloudformation:stack"
-        and stack in (None, name, artifact.get("properties", {}).get("stackName"))
-    }
-    if stack is not None and not stacks:
-        raise LookupError(f"No stack named {stack} in {assembly}.")
+def stacks(assembly: Path) -> list[DeclaredStack]:
+    """Every stack artifact of the cloud assembly and of its nested assemblies, by name."""
+    found = _assembly_stacks(assembly, stage=None, seen=set())
+    return sorted(found, key=lambda stack: stack.name)
+
+
+def _assembly_stacks(directory: Path, stage: str | None, seen: set[Path]) -> list[DeclaredStack]:
+    seen.add(directory.resolve())
+    manifest = _read_json(directory / "manifest.json")
+    artifacts = manifest.get("artifacts", {})
+    if not isinstance(artifacts, dict):
+        raise AssemblyError(f"{directory / 'manifest.json'} has no artifacts object.")
+    file_assets = _file_assets(directory, artifacts)
+    found = []
+    for artifact_id, artifact in artifacts.items():
+        properties = artifact.get("properties", {})
+        if artifact.get("type") == STACK_ARTIFACT:
+            found.append(_stack(directory, stage, artifact_id, artifact, file_assets))
+        elif artifact.get("type") == NESTED_ASSEMBLY_ARTIFACT:
+            nested = directory / str(properties.get("directoryName", ""))
+            if nested.resolve() in seen:
+                raise AssemblyError(f"{directory / 'manifest.json'}: {artifact_id} names an assembly twice.")
+            path = artifact.get("displayName") or properties.get("displayName")
+            path = path or (f"{stage}/{artifact_id}" if stage else artifact_id)
+            found.extend(_assembly_stacks(nested, str(path), seen))
+    return found
+
+
+def _stack(
+    directory: Path,
+    stage: str | None,
+    artifact_id: str,
+    artifact: dict[str, Any],
+    file_assets: Mapping[str, Path],
+) -> DeclaredStack:
+    properties = artifact.get("properties", {})
+    if not isinstance(properties.get("templateFile"), str):
+        raise AssemblyError(f"{directory / 'manifest.json'}: stack {artifact_id} names no templateFile.")
+    account, region = _environment(str(artifact.get("environment", "")))
+    return DeclaredStack(
+        name=str(artifact.get("displayName") or (f"{stage}/{artifact_id}" if stage else artifact_id)),
+        artifact_id=artifact_id,
+        stack_name=str(properties.get("stackName") or artifact_id),
+        directory=directory,
+        template=directory / properties["templateFile"],
+        account=account,
+        region=region,
+        file_assets=file_assets,
+        construct_paths={
+            str(entry.get("data")): path.lstrip("/")
+            for path, entries in _metadata(directory, artifact).items()
+            for entry in entries
+            if entry.get("type") == "aws:cdk:templateFile"
+        },
+    )
+
+
+def _environment(environment: str) -> tuple[str | None, str | None]:
+    """`aws://<account>/<region>`, either part possibly an environment-agnostic placeholder."""
+    account, _, region = environment.removeprefix("aws://").partition("/")
+    return (
+        account if account and account not in _UNKNOWN else None,
+        region if region and region not in _UNKNOWN else None,
+    )
+
+
+def _metadata(directory: Path, artifact: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """An artifact's metadata by construct path: inline in the manifest, or in its own file."""
+    metadata = dict(artifact.get("metadata", {}))
+    if artifact.get("additionalMetadataFile"):
+        for path, entries in _read_json(directory / artifact["additionalMetadataFile"]).items():
+            metadata[path] = [*metadata.get(path, []), *entries]
+    return metadata
+
+
+def _file_assets(directory: Path, artifacts: dict[str, Any]) -> dict[str, Path]:
+    """The assembly's file assets by id (their content hash). Ids are content, so one map serves every
+    stack of the assembly."""
+    assets = {}
+    for artifact in artifacts.values():
+        if artifact.get("type") == ASSET_MANIFEST_ARTIFACT:
+            manifest = _read_json(directory / artifact.get("properties", {}).get("file", ""))
+            for asset_id, asset in manifest.get("files", {}).items():
+                source = asset.get("source", {})
+                if source.get("packaging", "file") == "file" and isinstance(source.get("path"), str):
+                    assets[asset_id] = directory / source["path"]
+        elif artifact.get("type") == STACK_ARTIFACT:  # the legacy synthesizer's assets
+            for entries in _metadata(directory, artifact).values():
+                for entry in entries:
+                    data = entry.get("data")
+                    if (
+                        entry.get("type") == "aws:cdk:asset"
+                        and isinstance(data, dict)
+                        and data.get("packaging") == "file"
+                    ):
+                        assets[str(data["id"])] = directory / str(data["path"])
+    return assets
+
+
+def select(found: list[DeclaredStack], name: str | None) -> list[DeclaredStack]:
+    """The stacks `--stack` names (all of them without it): by display path, artifact id or stack name."""
+    if name is None:
+        return found
+    chosen = [stack for stack in found if name in (stack.name, stack.artifact_id, stack.stack_name)]
+    if not chosen:
+        listed = ", ".join(
+            stack.name if stack.stack_name == stack.name else f"{stack.name} (stack name {stack.stack_name})"
+            for stack in found
+        )
+        raise UnknownStack(f"No stack named {name}. The assembly's stacks: {listed or 'none'}.")
+    return chosen
+
+
+def declared_pools(chosen: list[DeclaredStack]) -> list[DeclaredPool]:
+    """Every KinesisVideoStreamPoolRetention in these stacks' templates and their nested stacks'."""
     pools = []
-    for name, artifact in sorted(stacks.items()):
-        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
-        stack_region = artifact.get("environment", "aws://unknown-account/unknown-region").rsplit("/", 1)[-1]
-        for resource in template.get("Resources", {}).values():
-            if resource.get("Type") == RESOURCE_TYPE:
-                pools.append(_declared(name, resource.get("Properties", {}), stack_region))
+    for stack in chosen:
+        pools.extend(_template_pools(stack, stack.name, stack.template, seen={stack.template}))
     return pools
 
 
-def _declared(stack: str, properties: dict[str, Any], stack_region: str) -> DeclaredPool:
+def _template_pools(
+    stack: DeclaredStack, name: str, template_file: Path, seen: set[Path]
+) -> list[DeclaredPool]:
+    template = _read_json(template_file)
+    pools = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == RESOURCE_TYPE:
+            pools.append(_declared(name, resource.get("Properties", {}), stack))
+        elif resource.get("Type") == NESTED_STACK_TYPE:
+            nested = _nested_template(stack, resource)
+            nested_name = (nested and stack.construct_paths.get(nested.name)) or f"{name}/{logical_id}"
+            if nested is None:
+                url = json.dumps(resource.get("Properties", {}).get("TemplateURL"))
+                problem = TEMPLATE_ELSEWHERE.format(url=url)
+                pools.append(DeclaredPool(nested_name, "-", None, None, unreadable=problem))
+            elif nested not in seen:
+                pools.extend(_template_pools(stack, nested_name, nested, seen | {nested}))
+    return pools
+
+
+def _nested_template(stack: DeclaredStack, resource: dict[str, Any]) -> Path | None:
+    """The nested stack's template file in the assembly, or None when it is not one of the assembly's."""
+    asset_path = resource.get("Metadata", {}).get("aws:asset:path")
+    if isinstance(asset_path, str):
+        return stack.directory / asset_path
+    # The URL holds the asset's hash: in the object key (default synthesizers), or in the names of the
+    # parameters that carry the key (legacy synthesizer, also when passed down to a nested stack).
+    url = json.dumps(resource.get("Properties", {}).get("TemplateURL"))
+    matches = {path for asset_id, path in stack.file_assets.items() if asset_id in url}
+    return matches.pop() if len(matches) == 1 else None
+
+
+def _declared(stack_name: str, properties: dict[str, Any], stack: DeclaredStack) -> DeclaredPool:
     identifier = properties.get("PoolIdentifier")
     hours = properties.get("DataRetentionInHours")
-    if not isinstance(identifier, str):
-        return DeclaredPool(stack, json.dumps(identifier), None, None)
-    try:
-        region = parse_pool_identifier(identifier).region
-    except ValueError:
-        region = None
-    if region is None and stack_region != "unknown-region":
-        region = stack_region
     declared_hours = int(hours) if isinstance(hours, int | str) and str(hours).isdigit() else None
-    return DeclaredPool(stack, identifier, declared_hours, region)
+    if not isinstance(identifier, str):
+        return DeclaredPool(stack_name, json.dumps(identifier), declared_hours, None, unreadable=DEPLOY_TIME)
+    try:
+        arn = parse_pool_identifier(identifier)
+    except ValueError:
+        region, account = None, None
+    else:
+        region, account = arn.region, arn.account
+    pool = DeclaredPool(
+        stack_name, identifier, declared_hours, region or stack.region, account or stack.account
+    )
+    return pool if declared_hours is not None else replace(pool, unreadable=DEPLOY_TIME)
 
 
 def check(pools: list[DeclaredPool], client_for: Any) -> list[Finding]:
     core = _handler_core()
     findings = []
     for pool in pools:
-        if pool.hours is None:
-            findings.append(
-                Finding(pool, problem="declared by a deploy-time value; check it after deployment")
-            )
+        if pool.unreadable:
+            findings.append(Finding(pool, problem=pool.unreadable))
             continue
         try:
             reader = core.PoolRetention(client_for(pool.region), core.Deadline(60))
             configuration = reader.describe(pool.identifier)
+        except (core.PoolNotFound, core.AccessDenied) as error:
+            findings.append(Finding(pool, problem=_with_account(str(error), pool)))
+            continue
         except core.RetentionError as error:
             findings.append(Finding(pool, problem=str(error)))
             continue
-        hours = configuration["StreamConfiguration"]["DataRetentionInHours"]
-        findings.append(Finding(pool, actual_hours=int(hours), status=str(configuration["PoolStatus"])))
+        status = str(configuration.get("PoolStatus", ""))
+        hours = configuration.get("StreamConfiguration", {}).get("DataRetentionInHours")
+        if hours is None:  # optional in the API's output shape
+            findings.append(Finding(pool, status=status, problem="the pool reports no retention"))
+            continue
+        findings.append(Finding(pool, actual_hours=int(hours), status=status))
     return findings
+
+
+def _with_account(problem: str, pool: DeclaredPool) -> str:
+    """A pool not found or not allowed is often read with another account's credentials (a pipeline's
+    stages each deploy to their own); the caller's account is unknown here without a call to STS."""
+    if pool.account is None:
+        return problem
+    return f"{problem} Declared in account {pool.account}: read it with that account's credentials."
 
 
 def _handler_core() -> ModuleType:
@@ -111,6 +315,13 @@ def _handler_core() -> ModuleType:
     import pool_retention
 
     return pool_retention
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise AssemblyError(f"{path} is not JSON: {error}") from None
 
 
 def table(findings: list[Finding]) -> str:
@@ -143,16 +354,23 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     drift = commands.add_parser("drift", help="compare deployed pools with a synthesized cloud assembly")
     drift.add_argument("--app", required=True, type=Path, help="the cloud assembly folder (cdk.out)")
-    drift.add_argument("--stack", help="only this stack")
+    drift.add_argument(
+        "--stack", help="only this stack: its path (Stage/Stack), artifact id or CloudFormation stack name"
+    )
     arguments = parser.parse_args(argv)
 
     try:
-        pools = declared_pools(arguments.app, arguments.stack)
+        chosen = select(stacks(arguments.app), arguments.stack)
+        pools = declared_pools(chosen)
+    except UnknownStack as error:
+        print(error, file=sys.stderr)
+        return UNREADABLE
     except (OSError, ValueError, LookupError) as error:
-        print(f"Cannot read the cloud assembly: {error}", file=sys.stderr)
+        print(f"Cannot read the cloud assembly {arguments.app}: {error}", file=sys.stderr)
         return UNREADABLE
     if not pools:
-        print(f"No {RESOURCE_TYPE} resources in {arguments.app}: nothing to check.")
+        count = f"{len(chosen)} stack{'' if len(chosen) == 1 else 's'}"
+        print(f"No {RESOURCE_TYPE} resources in {count} of {arguments.app}: nothing to check.")
         return IN_SYNC
     try:
         import boto3
