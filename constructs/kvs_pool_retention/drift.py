@@ -123,7 +123,7 @@ def _assembly_stacks(directory: Path, stage: str | None, seen: set[Path]) -> lis
         elif artifact.get("type") == NESTED_ASSEMBLY_ARTIFACT:
             nested = directory / str(properties.get("directoryName", ""))
             if nested.resolve() in seen:
-                raise AssemblyError(f"{directory / 'manifest.json'}: {artifact_id} names an assembly twice.")
+                raise AssemblyError(f"{directory / 'manifest.json'}: {artifact_id} points at {nested} again.")
             path = artifact.get("displayName") or properties.get("displayName")
             path = path or (f"{stage}/{artifact_id}" if stage else artifact_id)
             found.extend(_assembly_stacks(nested, str(path), seen))
@@ -249,9 +249,14 @@ def _nested_template(stack: DeclaredStack, resource: dict[str, Any]) -> Path | N
     if isinstance(asset_path, str):
         return stack.directory / asset_path
     # The URL holds the asset's hash: in the object key (default synthesizers), or in the names of the
-    # parameters that carry the key (legacy synthesizer, also when passed down to a nested stack).
+    # parameters that carry the key (legacy synthesizer, also when passed down to a nested stack). Only
+    # templates CDK wrote (`<id>.nested.template.json`) are candidates, not other file assets.
     url = json.dumps(resource.get("Properties", {}).get("TemplateURL"))
-    matches = {path for asset_id, path in stack.file_assets.items() if asset_id in url}
+    matches = {
+        path
+        for asset_id, path in stack.file_assets.items()
+        if asset_id in url and path.name.endswith(".template.json")
+    }
     return matches.pop() if len(matches) == 1 else None
 
 
