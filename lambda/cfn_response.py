@@ -25,6 +25,18 @@ MAX_BODY_BYTES = 4096  # CloudFormation rejects larger response bodies.
 MAX_REASON_CHARS = 256
 DELIVERY_ATTEMPTS = 5
 DELIVERY_TIMEOUT_SECONDS = 10.0
+MAX_BACKOFF_SECONDS = 8.0
+
+
+def _backoff(attempt: int) -> float:
+    """The longest wait after failed attempt `attempt` (jitter only shortens it)."""
+    return min(MAX_BACKOFF_SECONDS, 0.5 * 2.0 ** (attempt - 1))
+
+
+# Every attempt timing out, with the longest waits between them: the time the handler keeps back for it.
+DELIVERY_WORST_CASE_SECONDS = DELIVERY_ATTEMPTS * DELIVERY_TIMEOUT_SECONDS + sum(
+    _backoff(attempt) for attempt in range(1, DELIVERY_ATTEMPTS)
+)
 
 
 def shorten_reason(reason: str) -> str:
@@ -87,7 +99,7 @@ def deliver(
                 return status < 300
             outcome = f"HTTP {status}"
         if attempt < DELIVERY_ATTEMPTS:
-            delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+            delay = _backoff(attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
             logger.warning("response not delivered (%s), retrying in %.1f s", outcome, delay)
             sleep(delay)
     logger.error("response not delivered after %d attempts (%s)", DELIVERY_ATTEMPTS, outcome)

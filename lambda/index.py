@@ -16,28 +16,56 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from cfn_response import CloudFormationResource
+from botocore.exceptions import BotoCoreError, ClientError
+from cfn_response import DELIVERY_WORST_CASE_SECONDS, CloudFormationResource
 from crhelper import log_helper
+from pool_record import Holder
 from pool_retention import Deadline, InvalidRequest, PoolRetention, RetentionError, RetentionRequest
 from response_window import seconds_left
-from retention_rules import IDENTIFIER_FORM, RETENTION_RANGE, parse_pool_identifier, parse_retention_hours
+from retention_rules import (
+    IDENTIFIER_FORM,
+    RETENTION_RANGE,
+    parse_pool_identifier,
+    parse_retention_hours,
+    same_pool,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
+    from mypy_boto3_cloudformation import CloudFormationClient
 
 logger = logging.getLogger(__name__)
 
-# Time kept back from waiting so that this handler, not crhelper's "Execution timed out" timer, answers:
-# one more read (connect and read timeouts below) plus a response delivery with its retries.
-RESPONSE_MARGIN_SECONDS = 25.0
+CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 3, 8
 CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=8,
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
     # One retry mechanism: PoolRetention's, since botocore's modern modes skip ThrottledClientException.
     retries={"mode": "standard", "total_max_attempts": 1},
 )
+# CloudFormation's own API is asked one thing, rarely (a successor's Delete): botocore's standard retries,
+# which know its "Throttling", are enough.
+STACK_CLIENT_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": 4},
+)
+# Time kept back from the work so that the answer is delivered before Lambda's timeout: a request already
+# under way when the deadline passes, then the response delivery's worst case with all its retries. An
+# invocation that timed out after answering would be retried by Lambda and act again.
+RESPONSE_MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS + DELIVERY_WORST_CASE_SECONDS
+ROLLING_BACK = frozenset(
+    {
+        "ROLLBACK_IN_PROGRESS",  # a stack's creation failed
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # where a rollback deletes what the update created
+        "IMPORT_ROLLBACK_IN_PROGRESS",
+    }
+)
 PROPERTIES = {"PoolIdentifier": IDENTIFIER_FORM, "DataRetentionInHours": RETENTION_RANGE}
-OPTIONAL_PROPERTIES = ("RestoreOnDelete",)
+# RecordVersion: set by the construct on restore_on_delete resources, so that upgrading from 0.1.0 sends each
+# of them an Update, which names the resource in its pool's record.
+OPTIONAL_PROPERTIES = ("RestoreOnDelete", "RecordVersion")
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 
 # JSON logs: every line one object with the event's RequestType, StackId, RequestId and LogicalResourceId
@@ -60,6 +88,33 @@ def client_for(region: str | None) -> ChimeSDKMediaPipelinesClient:
         region_name=region or os.environ.get("AWS_REGION"),
         config=CLIENT_CONFIG,
     )
+
+
+@functools.cache
+def stack_client_for(region: str) -> CloudFormationClient:
+    return boto3.client("cloudformation", region_name=region, config=STACK_CLIENT_CONFIG)
+
+
+def stack_rolling_back(stack_id: str) -> bool | None:
+    """Whether the stack is rolling back (its status, from DescribeStacks); None when that is unknown."""
+    try:
+        stacks = stack_client_for(stack_id.split(":")[3]).describe_stacks(StackName=stack_id)["Stacks"]
+    except (ClientError, BotoCoreError, IndexError) as error:
+        logger.warning("could not read the status of stack %s: %s", stack_id, error)
+        return None
+    status = stacks[0]["StackStatus"] if stacks else ""
+    logger.info("stack status %s", status)
+    return status in ROLLING_BACK
+
+
+def resource_of(event: dict[str, Any]) -> Holder:
+    return Holder(str(event["StackId"]), str(event["LogicalResourceId"]))
+
+
+def account_of(context: Any) -> str | None:
+    """The function's account, from its ARN (arn:aws:lambda:<region>:<account>:function:<name>)."""
+    parts = str(getattr(context, "invoked_function_arn", "")).split(":")
+    return parts[4] if len(parts) > 4 and parts[4].isdigit() else None
 
 
 def parse_request(properties: dict[str, Any]) -> RetentionRequest:
@@ -112,7 +167,9 @@ def _iso(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value or "")
 
 
-def answering(handle: Callable[[dict[str, Any], Deadline], str]) -> Callable[[dict[str, Any], Any], str]:
+def answering(
+    handle: Callable[[dict[str, Any], Any, Deadline], str],
+) -> Callable[[dict[str, Any], Any], str]:
     """What every event goes through before and after `handle`.
 
     An event CloudFormation no longer waits for (a late or repeated delivery) changes nothing. Otherwise
@@ -137,7 +194,7 @@ def answering(handle: Callable[[dict[str, Any], Deadline], str]) -> Callable[[di
         if waited_for is not None:
             seconds = min(seconds, waited_for)
         try:
-            return handle(event, Deadline(seconds - RESPONSE_MARGIN_SECONDS))
+            return handle(event, context, Deadline(seconds - RESPONSE_MARGIN_SECONDS))
         except RetentionError:
             raise
         except Exception as error:
@@ -153,37 +210,86 @@ def answering(handle: Callable[[dict[str, Any], Deadline], str]) -> Callable[[di
 @helper.create
 @helper.update
 @answering
-def apply_retention(event: dict[str, Any], deadline: Deadline) -> str:
-    """Create and Update alike: bring the declared pool to the declared retention; its ARN is the id."""
+def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
+    """Create and Update alike: bring the declared pool to the declared retention; its ARN is the id.
+
+    Once the pool has been read, a FAILED answer carries its ARN too: CloudFormation then sends the Delete
+    that follows a failed Create, or the rollback of a failed Update that moved the resource, for this pool,
+    so that what was done to it can be undone.
+    """
     request = parse_request(event.get("ResourceProperties") or {})
     region = parse_pool_identifier(request.pool_identifier).region
     logger.info(
         "%s: pool %s to %s h", event["RequestType"], request.pool_identifier, request.data_retention_in_hours
     )
-    pool = PoolRetention(client_for(region), deadline).apply(request)
+    core = PoolRetention(client_for(region), deadline)
+    try:
+        pool = core.apply(
+            request, resource=resource_of(event), new_to_pool=_new_to_pool(event, request, core)
+        )
+    finally:
+        if core.pool_arn:
+            helper.PhysicalResourceId = core.pool_arn
     helper.Data.update(response_data(pool))
     return str(pool["PoolArn"])
 
 
+def _new_to_pool(event: dict[str, Any], request: RetentionRequest, core: PoolRetention) -> bool:
+    """A Create, or an Update whose previous properties named another pool: the resource takes this pool
+    over (and CloudFormation may still delete the resource that held it, or roll this one back)."""
+    if event["RequestType"] == "Create":
+        return True
+    old = str((event.get("OldResourceProperties") or {}).get("PoolIdentifier", "")).strip()
+    try:
+        parse_pool_identifier(old)
+    except ValueError:
+        return False  # previous properties that named no pool (a rollback from invalid ones) changed nothing
+    return not same_pool(old, request.pool_identifier, region=core.region, account=None)
+
+
 @helper.delete
 @answering
-def release(event: dict[str, Any], deadline: Deadline) -> str:
+def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
     """By default the pool keeps its retention: the resource never owned the pool. With RestoreOnDelete,
-    the retention the pool had before this resource first changed it is put back."""
+    the pool's record decides (pool_record): hand it over, roll a take-over back, or restore the original.
+
+    Lenient on purpose: a Delete that fails blocks the stack's deletion or rollback, so trouble with the
+    pool is logged and answered SUCCESS.
+    """
     physical_id = str(event.get("PhysicalResourceId", ""))
+    try:
+        pool = parse_pool_identifier(physical_id)
+    except ValueError:
+        pool = None
+    if (
+        pool is None or pool.region is None
+    ):  # crhelper's generated id: the Create failed before the pool was read
+        logger.info("Delete: %s is not a pool ARN, nothing to do", physical_id)
+        return physical_id
     properties = event.get("ResourceProperties") or {}
-    # Lenient on purpose: a Delete that fails over a property blocks the stack's deletion or rollback.
-    if str(properties.get("RestoreOnDelete", "")).strip().lower() != "true":
+    restore = str(properties.get("RestoreOnDelete", "")).strip().lower() == "true"
+    # CloudFormation sends the Delete of a resource's earlier pool (after it moved, or when a rollback moves
+    # it back) with the properties of one of the two; only properties naming this pool say what was declared
+    # for it. Otherwise the record alone decides.
+    declared_here = same_pool(
+        str(properties.get("PoolIdentifier", "")),
+        physical_id,
+        region=pool.region,
+        account=account_of(context),
+    )
+    if declared_here and not restore:
         logger.info("Delete: leaving pool %s as it is", physical_id)
         return physical_id
     try:
-        region = parse_pool_identifier(physical_id).region
+        hours = parse_retention_hours(properties.get("DataRetentionInHours", "")) if declared_here else None
     except ValueError:
-        region = None
-    if region is None:  # crhelper's generated id: the Create failed before the pool was touched
-        logger.info("Delete: %s is not a pool ARN, nothing to restore", physical_id)
-        return physical_id
-    restored = PoolRetention(client_for(region), deadline).restore_original(physical_id)
-    if restored is not None:
-        logger.info("Delete: pool %s restored to its original %s h", physical_id, restored)
+        hours = None
+    stack_id = str(event["StackId"])
+    outcome = PoolRetention(client_for(pool.region), deadline).release(
+        physical_id,
+        resource_of(event),
+        declared=hours,
+        stack_rolling_back=lambda: stack_rolling_back(stack_id),
+    )
+    logger.info("Delete: %s", outcome)
     return physical_id

@@ -1,7 +1,8 @@
 """Keep one Kinesis Video Stream pool's data retention at a declared value.
 
 The pure core of the handler: it takes a client and plain values and returns plain data. It knows nothing
-of CloudFormation; `index.py` turns its results and errors into responses.
+of CloudFormation; `index.py` turns its results and errors into responses. What a resource records on
+its pool for `restore_on_delete`, and what each event does with that record, is `pool_record`'s.
 """
 
 from __future__ import annotations
@@ -15,6 +16,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pacing import Pacing
+from pool_record import (
+    ORIGINAL,
+    STEP_BACK_TAGS,
+    SUCCESSOR,
+    DamagedRecord,
+    Holder,
+    PoolRecord,
+    Release,
+    hand_over_tags,
+    needs_stack_status,
+    present_keys,
+    read_record,
+    release_on_delete,
+    tags_on_apply,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
@@ -27,15 +43,20 @@ TAG_ACTION = "chime:TagResource"
 UNTAG_ACTION = "chime:UntagResource"
 LIST_TAGS_ACTION = "chime:ListTagsForResource"
 
-# Where a pool keeps the retention it had before this resource first changed it (restore_on_delete): on the
-# pool itself, so it survives between events and across function versions.
-ORIGINAL_RETENTION_TAG = "kvs-pool-retention:original-retention-hours"
-
 BUSY_STATUSES = frozenset({"CREATING", "UPDATING"})
 # The update API's minimum (shape DataRetentionChangeInHours), as in retention_rules, which the construct
 # imports from the package: this module needs botocore, that one only the standard library.
 MIN_UPDATE_HOURS = 1
 THROTTLED = "ThrottledClientException"
+CONFLICT = "ConflictException"
+DENIED_CODES = frozenset({"ForbiddenException", "UnauthorizedClientException", "AccessDeniedException"})
+# IAM is eventually consistent: a grant made just before the event (the stack's own policy, in the same
+# deployment) may take seconds to apply. A denied request is retried after these waits (10 s in all), then
+# answered: a lasting denial still fails within seconds.
+ACCESS_DENIED_RETRY_DELAYS = (1.0, 2.0, 3.0, 4.0)
+# Another writer may change the pool while this resource's update settles: applied again this many times,
+# then the answer names both values.
+MAX_REAPPLIES = 2
 
 T = TypeVar("T")
 
@@ -62,6 +83,14 @@ class PoolFailed(RetentionError):
 
 class PoolNotSettled(RetentionError):
     """The pool stayed busy past the time this invocation had."""
+
+
+class RetentionOverwritten(RetentionError):
+    """Another writer kept changing the pool's retention while this resource applied its own."""
+
+
+class InvalidRecord(RetentionError):
+    """The pool carries a restore record this handler did not write."""
 
 
 class ServiceError(RetentionError):
@@ -124,6 +153,10 @@ class PollingSchedule:
 RETRYABLE_CODES = frozenset({THROTTLED, "ServiceFailureException", "ServiceUnavailableException"})
 
 
+def retention_of(pool: dict[str, Any]) -> int:
+    return int(pool["StreamConfiguration"]["DataRetentionInHours"])
+
+
 @dataclass
 class PoolRetention:
     """Reads and updates one pool through `client`, within `deadline`."""
@@ -134,6 +167,7 @@ class PoolRetention:
     pacing: InitVar[Pacing | None] = None  # one per invocation; on the deadline's clock when not given
     reads: int = 0
     pace: Pacing = field(init=False)
+    pool_arn: str = ""  # once a read has named the pool: a FAILED answer names it too
     _last_fault: str = field(default="", init=False, repr=False)
 
     def __post_init__(self, pacing: Pacing | None) -> None:
@@ -143,67 +177,215 @@ class PoolRetention:
     def region(self) -> str:
         return str(self.client.meta.region_name)
 
-    def apply(self, request: RetentionRequest) -> dict[str, Any]:
-        """Bring the pool to the requested retention and return its settled configuration."""
+    # --- Create and Update ---------------------------------------------------------------------------
+
+    def apply(
+        self,
+        request: RetentionRequest,
+        *,
+        resource: Holder | None = None,
+        new_to_pool: bool = True,
+        settled: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Bring the pool to the requested retention and return its settled configuration.
+
+        `resource` is who asks (needed for the record of `restore_on_delete`); `new_to_pool` says whether it
+        takes this pool over (a Create, or an Update that moved it here) rather than keeping it; `settled`
+        is the pool as just read, if it was.
+        """
         identifier = request.pool_identifier
         wanted = request.data_retention_in_hours
-        pool = self.wait_until_settled(identifier)
+        pool = settled or self.wait_until_settled(identifier)
+        if resource is not None:
+            self._keep_record(pool, request, resource, new_to_pool=new_to_pool)
+        reapplied = 0
+        conflict_is_refusal = False
         while True:
-            current = pool["StreamConfiguration"]["DataRetentionInHours"]
+            current = retention_of(pool)
             if current == wanted:
                 logger.info("pool %s: retention already %s h, no update", identifier, wanted)
                 return pool
-            if request.restore_on_delete:
-                self.remember_original(pool["PoolArn"], current)
             logger.info("pool %s: retention %s h -> %s h", identifier, current, wanted)
-            if self.update(identifier, wanted):
-                return self.wait_until_settled(identifier, just_updated=True)
-            # Busy with another change (a duplicate of this event, or one made elsewhere): once it settles,
-            # compare again, so a duplicate finds the retention already set and makes no second update.
-            logger.info("pool %s: busy (ConflictException), waiting before comparing again", identifier)
-            pool = self.wait_until_settled(identifier, just_updated=True)
-
-    def remember_original(self, pool_arn: str, hours: int) -> None:
-        """Tag the pool with its retention before the first change; later changes keep that first value."""
-        if ORIGINAL_RETENTION_TAG in self.tags(pool_arn):
-            return
-        logger.info(
-            "pool %s: remembering original retention %s h in tag %s", pool_arn, hours, ORIGINAL_RETENTION_TAG
-        )
-        self._request(
-            "tag",
-            TAG_ACTION,
-            pool_arn,
-            lambda: self.client.tag_resource(
-                ResourceARN=pool_arn, Tags=[{"Key": ORIGINAL_RETENTION_TAG, "Value": str(hours)}]
-            ),
-        )
-
-    def restore_original(self, pool_arn: str) -> int | None:
-        """Put back the remembered retention and drop the tag; None when there is nothing to restore."""
-        try:
-            original = self.tags(pool_arn).get(ORIGINAL_RETENTION_TAG, "")
-            if not original.isdigit():
-                logger.info("pool %s: no remembered retention, leaving it as it is", pool_arn)
-                return None
-            hours = int(original)
-            settable = hours >= MIN_UPDATE_HOURS  # a pool may be created with 0 h; updates need 1 h or more
-            if settable:
-                self.apply(RetentionRequest(pool_identifier=pool_arn, data_retention_in_hours=hours))
-            else:
+            if self.update(identifier, wanted, conflict_is_refusal=conflict_is_refusal):
+                pool = self.wait_until_settled(identifier, just_updated=True)
+                settled = retention_of(pool)
+                if settled == wanted:
+                    return pool
+                reapplied += 1
+                if reapplied > MAX_REAPPLIES:
+                    raise RetentionOverwritten(
+                        f"Pool {identifier} settled at {settled} h, not the declared {wanted} h, "
+                        f"{reapplied} times: another writer keeps changing its retention. Find it (another "
+                        "stack, app or person) and stop it, then redeploy."
+                    )
                 logger.warning(
-                    "pool %s: original retention %s h cannot be set again; leaving it", pool_arn, hours
+                    "pool %s settled at %s h, not %s h: another writer changed it; applying again",
+                    identifier,
+                    settled,
+                    wanted,
                 )
-            self._request(
-                "untag",
-                UNTAG_ACTION,
-                pool_arn,
-                lambda: self.client.untag_resource(ResourceARN=pool_arn, TagKeys=[ORIGINAL_RETENTION_TAG]),
+                continue
+            # ConflictException: busy with another change (a duplicate of this event, or one made
+            # elsewhere). Once it settles, compare again, so a duplicate finds the retention already set
+            # and makes no second update.
+            pool = self.describe(identifier)
+            if pool["PoolStatus"] in BUSY_STATUSES:
+                logger.info("pool %s: busy (ConflictException), waiting before comparing again", identifier)
+                pool = self.wait_until_settled(identifier, just_updated=True)
+                continue
+            # ACTIVE, yet refused: a refusal like throttling, retried at the invocation's widening pace.
+            logger.info("pool %s: ACTIVE yet the update was refused (ConflictException)", identifier)
+            conflict_is_refusal = True
+
+    def _keep_record(
+        self, pool: dict[str, Any], request: RetentionRequest, resource: Holder, *, new_to_pool: bool
+    ) -> None:
+        """Before any change: write this resource's record (restore_on_delete), or, without
+        restore_on_delete, remove a record that would make the resource it takes the pool over from
+        restore the pool on its Delete."""
+        arn = str(pool["PoolArn"])
+        current, wanted = retention_of(pool), request.data_retention_in_hours
+        if not request.restore_on_delete:
+            # Only when it takes the pool over already at its retention: had it to change the retention,
+            # that earlier resource's Delete would find the pool changed and leave it.
+            if not new_to_pool or current != wanted:
+                return
+            tags = self.tags(arn)
+            keys = present_keys(tags)
+            if keys:
+                logger.warning(
+                    "pool %s: removing the restore record %s: %s declares the pool without "
+                    "restore_on_delete, so its retention before kvs-pool-retention (%s h) is not put back",
+                    arn,
+                    {key: tags[key] for key in keys},
+                    resource,
+                    tags.get(ORIGINAL, "?"),
+                )
+                self.untag(arn, keys)
+            return
+        try:
+            record = read_record(self.tags(arn))
+        except DamagedRecord as damage:
+            raise InvalidRecord(
+                f"Pool {request.pool_identifier} carries a damaged restore record ({damage}): correct the "
+                "pool's kvs-pool-retention:* tags, or remove them (the original retention is then "
+                "forgotten), then redeploy."
+            ) from None
+        writes = tags_on_apply(record, resource, new_to_pool=new_to_pool, current=current, declared=wanted)
+        if not writes:
+            return
+        if record is not None and SUCCESSOR in writes and record.successor not in (None, resource):
+            logger.warning(
+                "pool %s: %s takes over from %s, whose take-over of the pool was never completed",
+                arn,
+                resource,
+                record.successor,
             )
+        logger.info("pool %s: record %s", arn, writes)
+        self.tag(arn, writes)
+
+    # --- Delete -------------------------------------------------------------------------------------
+
+    def release(
+        self,
+        pool_arn: str,
+        resource: Holder,
+        *,
+        declared: int | None,
+        stack_rolling_back: Callable[[], bool | None],
+    ) -> str:
+        """What `resource`'s Delete does to its pool (restore_on_delete): says what it did, one line.
+
+        Never raises for trouble with the pool or its record: a Delete that fails blocks the stack's
+        deletion or rollback, and one in the cleanup phase is ignored by CloudFormation. Whatever is left
+        undone is logged at WARNING with the value to set by hand. `declared` is what the resource
+        declared for this pool (None when the event's properties name another pool).
+        """
+        try:
+            tags = self.tags(pool_arn)
         except PoolNotFound:
-            logger.info("pool %s: no longer exists, nothing to restore", pool_arn)
-            return None
-        return hours if settable else None
+            return f"pool {pool_arn} no longer exists: nothing to restore"
+        except RetentionError as error:
+            return self._left(pool_arn, f"its record could not be read: {error}")
+        try:
+            record = read_record(tags)
+        except DamagedRecord as damage:
+            return self._left(pool_arn, f"its restore record is damaged ({damage}); set it by hand")
+        if record is None:
+            return f"pool {pool_arn} has no restore record: nothing to restore"
+        rolling_back = stack_rolling_back() if needs_stack_status(record, resource) else None
+        decision = release_on_delete(record, resource, rolling_back=rolling_back)
+        try:
+            return self._release(pool_arn, record, resource, decision, declared, present_keys(tags))
+        except PoolNotFound:
+            return f"pool {pool_arn} no longer exists: nothing to restore"
+        except RetentionError as error:
+            return self._left(
+                pool_arn, f"{error} Its retention before kvs-pool-retention was {record.original} h."
+            )
+
+    def _release(
+        self,
+        pool_arn: str,
+        record: PoolRecord,
+        resource: Holder,
+        decision: Release,
+        declared: int | None,
+        keys: list[str],
+    ) -> str:
+        if decision is Release.NOT_HELD:
+            return f"pool {pool_arn}: its record belongs to {record.owner}, left as it is"
+        if decision is Release.UNDECIDED:
+            return self._left(
+                pool_arn,
+                f"{resource} took it over from {record.owner or 'an earlier resource'} and could not tell "
+                "whether its stack is rolling back (DescribeStacks failed); record left for the owner",
+            )
+        if decision is Release.HAND_OVER:
+            current = retention_of(self.wait_until_settled(pool_arn))
+            self.tag(pool_arn, hand_over_tags(record, current))
+            return f"pool {pool_arn}: record handed over to {record.successor} at {current} h, pool left"
+        if decision is Release.STEP_BACK:
+            target = record.owner_hours
+            if target is not None and target >= MIN_UPDATE_HOURS:
+                self.apply(RetentionRequest(pool_identifier=pool_arn, data_retention_in_hours=target))
+            self.tag(pool_arn, STEP_BACK_TAGS)
+            if target is None:
+                return self._left(pool_arn, f"{record.owner or 'its owner'} declares no known retention")
+            return f"pool {pool_arn}: take-over rolled back, back to {target} h for {record.owner}"
+        return self._restore(pool_arn, record, resource, declared, keys)
+
+    def _restore(
+        self, pool_arn: str, record: PoolRecord, resource: Holder, declared: int | None, keys: list[str]
+    ) -> str:
+        """The last resource holding the pool leaves: put back the original, unless another writer has
+        changed the pool since (then its retention is someone's decision: left, and said so)."""
+        pool = self.wait_until_settled(pool_arn)
+        current = retention_of(pool)
+        expected = record.owner_hours if record.owner == resource else declared
+        original = record.original
+        if current != original and expected is not None and current != expected:
+            self.untag(pool_arn, keys)
+            return self._left(
+                pool_arn,
+                f"it holds {current} h, not the {expected} h {resource} declared: another writer changed it "
+                f"since. Its retention before kvs-pool-retention was {original} h",
+            )
+        if current != original:
+            if original < MIN_UPDATE_HOURS:  # a pool may be created with 0 h; updates need 1 h or more
+                self.untag(pool_arn, keys)
+                return self._left(pool_arn, f"its original retention of {original} h cannot be set again")
+            self.apply(RetentionRequest(pool_arn, data_retention_in_hours=original), settled=pool)
+        self.untag(pool_arn, keys)
+        return f"pool {pool_arn} restored to its original {original} h"
+
+    @staticmethod
+    def _left(pool_arn: str, why: str) -> str:
+        message = f"pool {pool_arn} NOT restored: {why.rstrip('.')}. Left as it is."
+        logger.warning(message)
+        return message
+
+    # --- Requests -----------------------------------------------------------------------------------
 
     def tags(self, pool_arn: str) -> dict[str, str]:
         answer = self._request(
@@ -214,6 +396,25 @@ class PoolRetention:
         )
         return {tag["Key"]: tag["Value"] for tag in answer.get("Tags", [])}
 
+    def tag(self, pool_arn: str, tags: dict[str, str]) -> None:
+        self._request(
+            "tag",
+            TAG_ACTION,
+            pool_arn,
+            lambda: self.client.tag_resource(
+                ResourceARN=pool_arn, Tags=[{"Key": key, "Value": value} for key, value in tags.items()]
+            ),
+        )
+
+    def untag(self, pool_arn: str, keys: list[str]) -> None:
+        if keys:
+            self._request(
+                "untag",
+                UNTAG_ACTION,
+                pool_arn,
+                lambda: self.client.untag_resource(ResourceARN=pool_arn, TagKeys=keys),
+            )
+
     def _request(self, verb: str, action: str, identifier: str, call: Callable[[], T]) -> T:
         """One call with retries, its errors turned into RetentionErrors that name `action`."""
         try:
@@ -221,8 +422,9 @@ class PoolRetention:
         except ClientError as error:
             raise _translate(error, identifier, action, self.region) from None
 
-    def update(self, identifier: str, hours: int) -> bool:
-        """Ask for the new retention; False when the pool is busy with another change (ConflictException)."""
+    def update(self, identifier: str, hours: int, *, conflict_is_refusal: bool = False) -> bool:
+        """Ask for the new retention; False when the pool is busy with another change (ConflictException),
+        unless a conflict is known to be a refusal: then it is retried at the invocation's pace."""
         try:
             self._call(
                 "update",
@@ -230,9 +432,10 @@ class PoolRetention:
                 lambda: self.client.update_media_pipeline_kinesis_video_stream_pool(
                     Identifier=identifier, StreamConfiguration={"DataRetentionInHours": hours}
                 ),
+                refusals=frozenset({CONFLICT}) if conflict_is_refusal else frozenset(),
             )
         except ClientError as error:
-            if _code(error) != "ConflictException":
+            if _code(error) != CONFLICT:
                 raise _translate(error, identifier, UPDATE_ACTION, self.region) from None
             return False
         return True
@@ -259,6 +462,8 @@ class PoolRetention:
             self._pause(next(delays), identifier, f"still {status}")
 
     def describe(self, identifier: str) -> dict[str, Any]:
+        """The pool's configuration. A retention the answer leaves out (it is optional in the service
+        model) reads as 0 h, the service's own default for a pool created without one."""
         answer = self._request(
             "read",
             GET_ACTION,
@@ -266,11 +471,20 @@ class PoolRetention:
             lambda: self.client.get_media_pipeline_kinesis_video_stream_pool(Identifier=identifier),
         )
         self.reads += 1
-        return dict(answer["KinesisVideoStreamPoolConfiguration"])
+        pool: dict[str, Any] = dict(answer["KinesisVideoStreamPoolConfiguration"])
+        stream: dict[str, Any] = dict(pool.get("StreamConfiguration") or {})
+        stream["DataRetentionInHours"] = int(stream.get("DataRetentionInHours") or 0)
+        pool["StreamConfiguration"] = stream
+        self.pool_arn = self.pool_arn or str(pool.get("PoolArn", ""))
+        return pool
 
-    def _call(self, verb: str, identifier: str, call: Callable[[], T]) -> T:
-        """Run one API call at this invocation's pace, retrying throttling, 5xx and connection faults for
-        as long as the invocation has time."""
+    def _call(
+        self, verb: str, identifier: str, call: Callable[[], T], *, refusals: frozenset[str] = frozenset()
+    ) -> T:
+        """Run one API call at this invocation's pace, retrying throttling (any HTTP 429), 5xx, connection
+        faults and `refusals` for as long as the invocation has time, and access denials for at most
+        ACCESS_DENIED_WINDOW_SECONDS."""
+        denials = 0
         while True:
             wait = self.pace.wait()
             if wait > self.deadline.remaining():
@@ -281,10 +495,22 @@ class PoolRetention:
             try:
                 answer = call()
             except ClientError as error:
-                if _code(error) not in RETRYABLE_CODES and _status(error) < 500:
+                code, status = _code(error), _status(error)
+                if code in DENIED_CODES:
+                    self.pace.served()  # an answer about the caller, not about load
+                    denials += 1
+                    if denials > len(ACCESS_DENIED_RETRY_DELAYS):
+                        raise
+                    retry = ACCESS_DENIED_RETRY_DELAYS[denials - 1]
+                    if retry > self.deadline.remaining():
+                        raise
+                    logger.info("pool %s: %s denied (%s), retrying in %.0f s", identifier, verb, code, retry)
+                    self.deadline.sleep(retry)
+                    continue
+                if code not in RETRYABLE_CODES | refusals and status != 429 and status < 500:
                     self.pace.served()  # an answer about the request itself, not about load
                     raise
-                self._last_fault = _code(error) or f"HTTP {_status(error)}"
+                self._last_fault = THROTTLED if status == 429 else code or f"HTTP {status}"
             except (BotocoreConnectionError, HTTPClientError) as error:
                 self._last_fault = type(error).__name__
             else:
@@ -312,6 +538,11 @@ class PoolRetention:
                 f"Could not {verb} pool {identifier}: the API kept throttling until time ran out; raise the "
                 f"account's API rate quota or deploy fewer pools per stack ({THROTTLED} {tally})."
             )
+        if self._last_fault == CONFLICT:
+            return ServiceError(
+                f"Could not {verb} pool {identifier}: the API kept refusing the update although the pool was "
+                f"ACTIVE, until time ran out; retry the deployment later ({CONFLICT} {tally})."
+            )
         return ServiceError(
             f"Could not {verb} pool {identifier}: the service kept failing until time ran out; retry the "
             f"deployment later ({self._last_fault} {tally})."
@@ -336,17 +567,17 @@ def _status(error: ClientError) -> int:
 
 def _translate(error: ClientError, identifier: str, action: str, region: str) -> RetentionError:
     code = _code(error)
-    message = error.response.get("Error", {}).get("Message", "") or code
+    message = error.response.get("Error", {}).get("Message", "") or code or f"HTTP {_status(error)}"
     if code == "NotFoundException":
         return PoolNotFound(
             f"Pool {identifier} was not found in region {region}: check the pool name or ARN, and that "
             f"the pool exists in that region ({message})."
         )
-    if code in {"ForbiddenException", "UnauthorizedClientException", "AccessDeniedException"}:
+    if code in DENIED_CODES:
         return AccessDenied(
             f"Access denied to {action} on pool {identifier}: grant the handler's role that action "
             f"on the pool's ARN ({message})."
         )
     if code == "BadRequestException":
         return InvalidRequest(f"The service rejected the request for pool {identifier}: {message}.")
-    return ServiceError(f"The service failed a request for pool {identifier}: {code}: {message}.")
+    return ServiceError(f"The service failed a request for pool {identifier}: {code or message}: {message}.")

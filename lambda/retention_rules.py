@@ -42,6 +42,18 @@ class PoolIdentity:
     account: str | None = None
 
 
+def same_pool(first: str, second: str, *, region: str, account: str | None) -> bool:
+    """Whether two declared identifiers name one pool; a name means the pool in `region` (and `account`,
+    when known) as the handler reads it. An identifier that is not well formed names no pool."""
+    try:
+        one, other = parse_pool_identifier(first.strip()), parse_pool_identifier(second.strip())
+    except ValueError:
+        return False
+    if one.name != other.name or (one.region or region) != (other.region or region):
+        return False
+    return account is None or (one.account or account) == (other.account or account)
+
+
 def parse_pool_identifier(value: str) -> PoolIdentity:
     """Return the pool a declared identifier names, or raise ValueError saying what is wrong."""
     if _POOL_NAME.fullmatch(value):

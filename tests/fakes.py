@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 POOL_NAME = "meeting-audio"
 POOL_ARN = f"arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/{POOL_NAME}"
+STACK_ID = "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/1b2c3d4e"
 
 
 @dataclass
@@ -50,7 +51,7 @@ def cloudformation_event(
         "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:handler",
         "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
         "arn%3Aaws%3Acloudformation?X-Amz-Signature=SECRET-SIGNATURE",
-        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/1b2c3d4e",
+        "StackId": STACK_ID,
         "RequestId": "unique-request-id",
         "LogicalResourceId": "Pool0B9733A61",
         "ResourceType": "Custom::KinesisVideoStreamPoolRetention",

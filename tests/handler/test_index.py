@@ -13,10 +13,9 @@ import cfn_response
 import index
 import pytest
 from botocore.stub import Stubber
-from pool_retention import ORIGINAL_RETENTION_TAG
 
 from tests.fakes import POOL_ARN, POOL_NAME, cloudformation_event, pool_configuration
-from tests.handler.stubs import GET, UPDATE, expect_restore, expect_tags
+from tests.handler.stubs import GET, UPDATE, expect_restore, expect_tagging, expect_tags, record
 
 
 @pytest.fixture
@@ -127,6 +126,7 @@ def test_rollback_with_invalid_old_properties_succeeds(responses, stubber, lambd
 def test_a_pool_arn_is_read_through_its_own_region(responses, stubber, lambda_context):
     arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
     expect_get(stubber, 48, identifier=arn)
+    expect_tags(stubber, POOL_ARN, {})  # a Create finding the retention already set looks for a record
 
     run(cloudformation_event("Create", {"PoolIdentifier": arn, "DataRetentionInHours": "48"}), lambda_context)
 
@@ -227,24 +227,25 @@ def test_a_long_reason_keeps_its_beginning(responses, stubber, lambda_context):
 def test_logs_never_contain_the_response_url(responses, stubber, lambda_context, caplog):
     caplog.set_level(logging.DEBUG)
     expect_get(stubber, 48)
+    expect_tags(stubber, POOL_ARN, {})
 
     run(cloudformation_event("Create"), lambda_context)
 
+    assert only(responses)["Status"] == "SUCCESS"
     assert "SECRET-SIGNATURE" not in caplog.text
     assert "cloudformation-custom-resource-response" not in caplog.text
     assert f"Create: pool {POOL_NAME} to 48 h" in caplog.text
 
 
-TAG = ORIGINAL_RETENTION_TAG
 RESTORING = {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "RestoreOnDelete": "true"}
 
 
-def test_restore_on_delete_remembers_the_original_retention_before_the_first_change(
+def test_restore_on_delete_remembers_the_original_retention_and_its_owner_before_the_first_change(
     responses, stubber, lambda_context
 ):
     expect_get(stubber, 24)
     expect_tags(stubber, POOL_ARN, {})
-    stubber.add_response("tag_resource", {}, {"ResourceARN": POOL_ARN, "Tags": [{"Key": TAG, "Value": "24"}]})
+    expect_tagging(stubber, POOL_ARN, record(original=24, owner_hours=48))
     stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
     expect_get(stubber, 48)
 
@@ -255,16 +256,25 @@ def test_restore_on_delete_remembers_the_original_retention_before_the_first_cha
 
 def test_a_later_change_keeps_the_first_remembered_retention(responses, stubber, lambda_context):
     expect_get(stubber, 48)
-    expect_tags(stubber, POOL_ARN, {TAG: "24"})
+    expect_tags(stubber, POOL_ARN, record(original=24, owner_hours=48))
+    expect_tagging(stubber, POOL_ARN, {"kvs-pool-retention:owner-hours": "72"})
     stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(72, "UPDATING")})
     expect_get(stubber, 72)
 
-    run(cloudformation_event("Update", {**RESTORING, "DataRetentionInHours": "72"}), lambda_context)
+    run(
+        cloudformation_event(
+            "Update",
+            {**RESTORING, "DataRetentionInHours": "72"},
+            PhysicalResourceId=POOL_ARN,
+            OldResourceProperties=RESTORING,
+        ),
+        lambda_context,
+    )
 
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def test_delete_with_restore_puts_back_the_original_and_drops_the_tag(responses, stubber, lambda_context):
+def test_delete_with_restore_puts_back_the_original_and_drops_the_record(responses, stubber, lambda_context):
     expect_restore(stubber, POOL_ARN, current=48, original=24)
 
     run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
@@ -282,7 +292,9 @@ def test_delete_with_restore_of_a_vanished_pool_succeeds(responses, stubber, lam
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def test_delete_with_restore_after_a_failed_create_calls_nothing(responses, stubber, lambda_context):
+def test_delete_with_restore_after_a_create_that_failed_before_reading_calls_nothing(
+    responses, stubber, lambda_context
+):
     run(
         cloudformation_event("Delete", RESTORING, PhysicalResourceId="Retention_Pool_ABCDEFGH"),
         lambda_context,
@@ -291,10 +303,159 @@ def test_delete_with_restore_after_a_failed_create_calls_nothing(responses, stub
     assert only(responses)["Status"] == "SUCCESS"
 
 
+def test_a_failed_create_that_read_the_pool_answers_with_its_arn(responses, stubber, lambda_context):
+    expect_get(stubber, 24)
+    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
+    stubber.add_response(GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "FAILED")})
+
+    run(cloudformation_event("Create"), lambda_context)
+
+    body = only(responses)
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"] == POOL_ARN  # so the rollback's Delete finds the pool
+
+
+def test_a_failed_update_that_moved_the_resource_answers_with_the_new_pools_arn(
+    responses, stubber, lambda_context
+):
+    other = POOL_ARN.replace(POOL_NAME, "other-pool")
+    stubber.add_response(
+        GET,
+        {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "FAILED", name="other-pool")},
+        {"Identifier": "other-pool"},
+    )
+    event = cloudformation_event(
+        "Update",
+        {"PoolIdentifier": "other-pool", "DataRetentionInHours": "48"},
+        PhysicalResourceId=POOL_ARN,
+        OldResourceProperties={"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48"},
+    )
+
+    run(event, lambda_context)
+
+    assert only(responses)["PhysicalResourceId"] == other
+
+
+def test_a_failed_update_before_reading_keeps_the_physical_id(responses, stubber, lambda_context):
+    event = cloudformation_event(
+        "Update", {"PoolIdentifier": "bad pool", "DataRetentionInHours": "48"}, PhysicalResourceId=POOL_ARN
+    )
+
+    run(event, lambda_context)
+
+    assert only(responses)["PhysicalResourceId"] == POOL_ARN
+
+
+def test_an_update_on_the_same_pool_keeps_it_and_one_that_moves_takes_it_over(
+    responses, stubber, lambda_context, monkeypatch
+):
+    seen: list[bool] = []
+    real_apply = index.PoolRetention.apply
+
+    def apply(self, request, *, resource=None, new_to_pool=True, settled=None):
+        seen.append(new_to_pool)
+        return real_apply(self, request, resource=resource, new_to_pool=new_to_pool, settled=settled)
+
+    monkeypatch.setattr(index.PoolRetention, "apply", apply)
+    expect_get(stubber, 48)
+    expect_get(stubber, 48, identifier=POOL_ARN)
+    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
+    for old, new in ((POOL_NAME, POOL_NAME), (POOL_NAME, POOL_ARN), (POOL_NAME, "other-pool")):
+        properties = {"PoolIdentifier": new, "DataRetentionInHours": "48"}
+        old_properties = {"PoolIdentifier": old, "DataRetentionInHours": "48"}
+        run(
+            cloudformation_event(
+                "Update", properties, PhysicalResourceId=POOL_ARN, OldResourceProperties=old_properties
+            ),
+            lambda_context,
+        )
+
+    assert seen == [False, False, True]
+
+
+def test_a_delete_whose_properties_name_another_pool_asks_the_record(responses, stubber, lambda_context):
+    """After a move, CloudFormation deletes the earlier pool's id: whatever properties come with it, the
+    record on that pool decides, so a pool this resource restores is restored."""
+    expect_restore(stubber, POOL_ARN, current=48, original=24)
+    properties = {"PoolIdentifier": "other-pool", "DataRetentionInHours": "72"}  # no RestoreOnDelete
+
+    run(cloudformation_event("Delete", properties, PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_a_successors_delete_asks_its_stack_whether_it_is_rolling_back(
+    responses, stubber, lambda_context, monkeypatch
+):
+    statuses: list[str] = []
+    monkeypatch.setattr(index, "stack_rolling_back", lambda stack_id: statuses.append(stack_id) or True)
+    expect_tags(
+        stubber,
+        POOL_ARN,
+        {
+            **record(owner_hours=48, logical_id="Old"),
+            "kvs-pool-retention:successor-stack": cloudformation_event("Delete")["StackId"],
+            "kvs-pool-retention:successor": "Pool0B9733A61",
+        },
+    )
+    expect_get(stubber, 48, identifier=POOL_ARN)
+    expect_tagging(
+        stubber, POOL_ARN, {"kvs-pool-retention:successor-stack": "", "kvs-pool-retention:successor": ""}
+    )
+
+    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+    assert statuses == [cloudformation_event("Delete")["StackId"]]
+
+
+@pytest.mark.parametrize(
+    ("status", "rolling_back"),
+    [
+        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", True),
+        ("ROLLBACK_IN_PROGRESS", True),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
+        ("DELETE_IN_PROGRESS", False),
+    ],
+)
+def test_the_stack_status_says_whether_a_delete_is_part_of_a_rollback(monkeypatch, status, rolling_back):
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    stack_id = cloudformation_event("Delete")["StackId"]
+    monkeypatch.setattr(index, "stack_client_for", lambda region: client)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackId": stack_id,
+                        "StackName": "Retention",
+                        "CreationTime": "2026-11-30T00:00:00Z",
+                        "StackStatus": status,
+                    }
+                ]
+            },
+            {"StackName": stack_id},
+        )
+        assert index.stack_rolling_back(stack_id) is rolling_back
+
+
+def test_a_stack_status_that_cannot_be_read_is_unknown(monkeypatch):
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    monkeypatch.setattr(index, "stack_client_for", lambda region: client)
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_stacks", service_error_code="AccessDenied", http_status_code=403)
+        assert index.stack_rolling_back(cloudformation_event("Delete")["StackId"]) is None
+
+
 def test_an_invalid_restore_on_delete_fails_create(responses, stubber, lambda_context):
     run(cloudformation_event("Create", {**RESTORING, "RestoreOnDelete": "yes"}), lambda_context)
 
     assert only(responses)["Reason"] == "RestoreOnDelete must be true or false; got 'yes'."
+
+
+def test_the_answering_margin_covers_a_read_under_way_and_the_slowest_delivery():
+    assert index.RESPONSE_MARGIN_SECONDS >= 3 + 8 + 5 * 10 + (0.5 + 1 + 2 + 4)
 
 
 def signed_url(seconds_ago: float, expires: int = 7200) -> str:
@@ -342,12 +503,13 @@ def test_a_recent_event_is_acted_on_within_the_time_cloudformation_still_waits(
     deadlines: list[float] = []
     real_apply = index.PoolRetention.apply
 
-    def apply(self, request):
+    def apply(self, request, **context):
         deadlines.append(self.deadline.remaining())
-        return real_apply(self, request)
+        return real_apply(self, request, **context)
 
     monkeypatch.setattr(index.PoolRetention, "apply", apply)
     expect_get(stubber, 48)
+    expect_tags(stubber, POOL_ARN, {})
 
     run(cloudformation_event("Create", ResponseURL=signed_url(seconds_ago=800)), lambda_context)
 
