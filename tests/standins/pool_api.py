@@ -1,8 +1,12 @@
 """Stands in for the Chime SDK Media Pipelines KVS-pool API (REST-JSON) on 127.0.0.1.
 
 Reached by the unmodified handler through AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES. Checks every
-request's SigV4 signature against the test credentials, models the asynchronous status of pool changes and
-the account's request rate (429 ThrottledClientException past it), and records every call.
+request's SigV4 signature against the registered credentials (`credentials`: the fixed test pair, plus any
+a test or the CloudFormation stand-in adds), models the asynchronous status of pool changes and the
+account's request rate (429 ThrottledClientException past it), and records every call. With an
+`authorizer` (an `IamStore`'s `authorize`), every request is authorized for its caller as IAM would: the
+action, the pool's ARN, and the condition keys the service documents (`aws:ResourceTag/<key>` from the
+pool's tags at that moment; `aws:RequestTag/<key>` and `aws:TagKeys` for TagResource and UntagResource).
 
 `PoolApi` is the service's model on its own, on an injectable clock: the herd simulation drives it in
 virtual time without HTTP.
@@ -19,7 +23,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote
 
 from botocore.auth import SigV4Auth
@@ -31,6 +37,14 @@ from tests.standins.serving import serving
 ACCESS_KEY = "AKIDLOCALSTANDIN"
 SECRET_KEY = "local-stand-in-secret"
 ACCOUNT = "111122223333"
+POOL_RESOURCE_TYPE = "media-pipeline-kinesis-video-stream-pool"
+ACTIONS = {
+    "GET": "chime:GetMediaPipelineKinesisVideoStreamPool",
+    "PUT": "chime:UpdateMediaPipelineKinesisVideoStreamPool",
+    "list-tags": "chime:ListTagsForResource",
+    "tag-resource": "chime:TagResource",
+    "untag-resource": "chime:UntagResource",
+}
 _PATH = re.compile(r"/media-pipeline-kinesis-video-stream-pools/(?P<identifier>[^/?]+)")
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
@@ -38,11 +52,27 @@ _AUTHORIZATION = re.compile(
 )
 
 
+def pool_arn(name: str, region: str) -> str:
+    return f"arn:aws:chime:{region}:{ACCOUNT}:{POOL_RESOURCE_TYPE}/{name}"
+
+
+class Authorizer(Protocol):
+    def __call__(
+        self,
+        access_key: str,
+        action: str,
+        resource_arn: str,
+        context: dict[str, str | list[str]],
+        region: str,
+    ) -> str | None:
+        """None when the caller may; otherwise the AccessDenied message."""
+
+
 @dataclass
 class Pool:
     name: str
     region: str = "us-east-1"
-    retention: int = 24
+    retention: int | None = 24  # None: the configuration omits DataRetentionInHours (optional in the model)
     status: str = "ACTIVE"
     size: int = 20
     forbidden: bool = False
@@ -51,14 +81,20 @@ class Pool:
     busy_until: float = 0.0
     settles_as: str = "ACTIVE"
     updated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Another writer: when the current transition ends, the pool has this retention instead (once), as if
+    # someone else had updated it meanwhile.
+    settles_with_retention: int | None = None
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:chime:{self.region}:{ACCOUNT}:media-pipeline-kinesis-video-stream-pool/{self.name}"
+        return pool_arn(self.name, self.region)
 
     def settle(self, now: float) -> None:
         if self.status in {"CREATING", "UPDATING"} and now >= self.busy_until:
             self.status = self.settles_as
+            if self.settles_with_retention is not None:
+                self.retention, self.settles_with_retention = self.settles_with_retention, None
+                self.updated = datetime.now(UTC)
 
     def configuration(self) -> dict:
         return {
@@ -68,7 +104,10 @@ class Pool:
                 "PoolId": self.pool_id,
                 "PoolStatus": self.status,
                 "PoolSize": self.size,
-                "StreamConfiguration": {"Region": self.region, "DataRetentionInHours": self.retention},
+                "StreamConfiguration": {
+                    "Region": self.region,
+                    **({} if self.retention is None else {"DataRetentionInHours": self.retention}),
+                },
                 "CreatedTimestamp": "2026-01-02T03:04:05.000Z",
                 "UpdatedTimestamp": self.updated.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             }
@@ -83,14 +122,20 @@ class Call:
     body: dict
     at: float
     answered: int = 0
+    caller: str | None = None  # the access key that signed it (None when called without HTTP)
 
 
 @dataclass
 class Fault:
     method: str
-    code: str
+    code: str | None  # None: a bare error, without x-amzn-ErrorType and with a plain-text body
     status: int
     times: int
+
+    def answer(self) -> tuple[int, dict | str, str | None]:
+        if self.code is None:
+            return self.status, HTTPStatus(self.status).phrase, None
+        return self.status, {"Code": self.code, "Message": f"Injected {self.code}"}, self.code
 
 
 class TokenBucket:
@@ -115,6 +160,7 @@ THROTTLED = (
     {"Code": "ThrottledClientException", "Message": "Rate exceeded"},
     "ThrottledClientException",
 )
+Answer = tuple[int, dict | str, str | None]  # status, body (JSON, or plain text), x-amzn-ErrorType
 
 
 class PoolApi:
@@ -128,6 +174,8 @@ class PoolApi:
         self.url = ""
         self.clock = clock
         self.rate: TokenBucket | None = None
+        self.credentials: dict[str, str] = {ACCESS_KEY: SECRET_KEY}  # access key -> secret key
+        self.authorizer: Authorizer | None = None  # None: every signed request is allowed
         self._lock = threading.Lock()
 
     def limit_rate(self, per_second: float) -> None:
@@ -139,29 +187,61 @@ class PoolApi:
         self.pools[name] = pool
         return pool
 
-    def fail(self, method: str, code: str, status: int, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with this error."""
+    def fail(self, method: str, code: str | None = None, status: int = 429, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` (GET, PUT, list-tags, tag-resource, untag-resource)
+        with this error; without a `code`, as a proxy or the service's front door might: no
+        x-amzn-ErrorType and a plain-text body."""
         self.faults.append(Fault(method, code, status, times))
 
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
     def handle_tags(
-        self, method: str, query: dict[str, str], region: str, body: dict
-    ) -> tuple[int, dict, str | None]:
+        self, method: str, query: dict[str, str], region: str, body: dict, *, caller: str | None = None
+    ) -> Answer:
         """GET /tags?arn=, POST /tags?operation=tag-resource|untag-resource."""
         operation = "list-tags" if method == "GET" else query.get("operation", "")
-        arn = query.get("arn") if method == "GET" else body.get("ResourceARN")
+        arn = (query.get("arn") if method == "GET" else body.get("ResourceARN")) or ""
         with self._lock:
-            call = Call(operation, arn or "", region, body, self.clock())
+            call = Call(operation, arn, region, body, self.clock(), caller=caller)
             self.calls.append(call)
-            throttled = self.rate is not None and not self.rate.take()
-            status, answer, error = THROTTLED if throttled else self._tag_answer(operation, arn or "", body)
-            call.answered = status
-            return status, answer, error
+            stopped = self._admitted(call, arn, self._tagged_pool(arn))
+            answer = stopped or self._tag_answer(operation, arn, body)
+            call.answered = answer[0]
+            return answer
 
-    def _tag_answer(self, operation: str, arn: str, body: dict) -> tuple[int, dict, str | None]:
-        pool = next((pool for pool in self.pools.values() if pool.arn == arn), None)
+    def _tagged_pool(self, arn: str) -> Pool | None:
+        return next((pool for pool in self.pools.values() if pool.arn == arn), None)
+
+    def _admitted(self, call: Call, resource_arn: str, pool: Pool | None) -> Answer | None:
+        """Throttling, then authorization, then injected faults: an answer that stops the call, or None."""
+        if self.rate is not None and not self.rate.take():
+            return THROTTLED
+        denial = self._denial(call, resource_arn, pool)
+        if denial is not None:
+            return 403, {"Code": "AccessDeniedException", "Message": denial}, "AccessDeniedException"
+        for fault in self.faults:
+            if fault.method == call.method and fault.times > 0:
+                fault.times -= 1
+                return fault.answer()
+        return None
+
+    def _denial(self, call: Call, resource_arn: str, pool: Pool | None) -> str | None:
+        if self.authorizer is None or call.caller is None or call.method not in ACTIONS:
+            return None
+        context: dict[str, str | list[str]] = {
+            f"aws:ResourceTag/{key}": value for key, value in (pool.tags if pool else {}).items()
+        }
+        if call.method == "tag-resource":
+            tags = call.body.get("Tags", [])
+            context["aws:TagKeys"] = [tag["Key"] for tag in tags]
+            context.update({f"aws:RequestTag/{tag['Key']}": tag["Value"] for tag in tags})
+        elif call.method == "untag-resource":
+            context["aws:TagKeys"] = list(call.body.get("TagKeys", []))
+        return self.authorizer(call.caller, ACTIONS[call.method], resource_arn, context, call.region)
+
+    def _tag_answer(self, operation: str, arn: str, body: dict) -> Answer:
+        pool = self._tagged_pool(arn)
         if pool is None:
             return (
                 404,
@@ -183,23 +263,32 @@ class PoolApi:
             "BadRequestException",
         )
 
-    def handle(self, method: str, identifier: str, region: str, body: dict) -> tuple[int, dict, str | None]:
+    def handle(
+        self, method: str, identifier: str, region: str, body: dict, *, caller: str | None = None
+    ) -> Answer:
+        """GET or PUT /media-pipeline-kinesis-video-stream-pools/{identifier}. `caller` is the access key
+        that signed the request: authorized when there is an authorizer."""
         with self._lock:
-            call = Call(method, identifier, region, body, self.clock())
+            call = Call(method, identifier, region, body, self.clock(), caller=caller)
             self.calls.append(call)
-            throttled = self.rate is not None and not self.rate.take()
-            status, answer, error = THROTTLED if throttled else self._answer(method, identifier, body)
-            call.answered = status
-            return status, answer, error
+            pool = self._pool(identifier)
+            # A pool that does not exist is authorized by the ARN its identifier names, as IAM does.
+            named = identifier if identifier.startswith("arn:") else pool_arn(identifier, region)
+            arn = pool.arn if pool else named
+            answer = self._admitted(call, arn, pool) or self._answer(method, identifier, body)
+            call.answered = answer[0]
+            return answer
 
-    def _answer(self, method: str, identifier: str, body: dict) -> tuple[int, dict, str | None]:
-        for fault in self.faults:
-            if fault.method == method and fault.times > 0:
-                fault.times -= 1
-                return fault.status, {"Code": fault.code, "Message": f"Injected {fault.code}"}, fault.code
+    def _pool(self, identifier: str) -> Pool | None:
         name = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
         pool = self.pools.get(name)
         if pool is None or (identifier.startswith("arn:") and identifier != pool.arn):
+            return None
+        return pool
+
+    def _answer(self, method: str, identifier: str, body: dict) -> Answer:
+        pool = self._pool(identifier)
+        if pool is None:
             return (
                 404,
                 {"Code": "NotFoundException", "Message": f"Pool {identifier} not found"},
@@ -226,19 +315,37 @@ class PoolApi:
         return 200, pool.configuration(), None
 
 
-def signature_problem(method: str, path: str, headers: dict[str, str], body: bytes, host: str) -> str | None:
-    """Recompute the request's SigV4 signature with the stand-in's secret; say what is wrong, if anything."""
+def signed_by(headers: dict[str, str]) -> tuple[str, str]:
+    """The access key and region a SigV4-signed request names (its signature checked already)."""
+    match = _AUTHORIZATION.fullmatch(headers["authorization"])
+    assert match is not None
+    return match["key"], match["region"]
+
+
+def signature_problem(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    host: str,
+    credentials: dict[str, str] | None = None,
+    service: str = "chime",
+) -> str | None:
+    """Recompute the request's SigV4 signature with the secret of the access key it names (among
+    `credentials`, the fixed test pair by default); say what is wrong, if anything."""
+    known = {ACCESS_KEY: SECRET_KEY} if credentials is None else credentials
     match = _AUTHORIZATION.fullmatch(headers.get("authorization", ""))
     if not match:
         return "missing or malformed SigV4 Authorization header"
-    if match["key"] != ACCESS_KEY or match["service"] != "chime":
-        return f"signed for {match['key']}/{match['service']}, not {ACCESS_KEY}/chime"
+    if match["key"] not in known or match["service"] != service:
+        return f"signed for {match['key']}/{match['service']}, not a known access key for {service}"
+    secret = known[match["key"]]
     signed = {name: headers[name] for name in match["signed"].split(";") if name in headers}
     request = AWSRequest(method=method, url=f"http://{host}{path}", data=body, headers=signed)
     # Recomputed at the request's own time: add_auth would sign at the stand-in's clock, which a request
     # that crosses a second boundary on a busy machine no longer matches.
     request.context["timestamp"] = headers.get("x-amz-date", "")
-    signer = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "chime", match["region"])
+    signer = SigV4Auth(Credentials(match["key"], secret), service, match["region"])
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if expected != match["signature"]:
         return "signature does not match"
@@ -259,7 +366,9 @@ def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
         def _serve(self, method: str) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {name.lower(): value for name, value in self.headers.items()}
-            problem = signature_problem(method, self.path, headers, body, headers.get("host", ""))
+            problem = signature_problem(
+                method, self.path, headers, body, headers.get("host", ""), dict(api.credentials)
+            )
             if problem:
                 self._reply(
                     403,
@@ -268,21 +377,22 @@ def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             path, _, query = self.path.partition("?")
-            region = _AUTHORIZATION.fullmatch(headers["authorization"])["region"]  # type: ignore[index]
+            caller, region = signed_by(headers)
             payload = json.loads(body or b"{}")
             if path == "/tags":
-                self._reply(*api.handle_tags(method, dict(parse_qsl(query)), region, payload))
+                self._reply(*api.handle_tags(method, dict(parse_qsl(query)), region, payload, caller=caller))
                 return
             match = _PATH.fullmatch(path)
             if not match or method == "POST":
                 self._reply(404, {"Message": "No such route"}, "NotFoundException")
                 return
-            self._reply(*api.handle(method, unquote(match["identifier"]), region, payload))
+            self._reply(*api.handle(method, unquote(match["identifier"]), region, payload, caller=caller))
 
-        def _reply(self, status: int, answer: dict, error: str | None) -> None:
-            payload = json.dumps(answer).encode()
+        def _reply(self, status: int, answer: dict | str, error: str | None) -> None:
+            plain = isinstance(answer, str)
+            payload = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/plain" if plain else "application/json")
             self.send_header("Content-Length", str(len(payload)))
             if error:
                 self.send_header("x-amzn-ErrorType", error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,11 +28,29 @@ class ResponseEndpoint:
         self.arrived_at: list[float] = []  # time.monotonic() of each recorded body
         self.attempts = 0
         self.answers: list[int | None] = []  # queued answers: a status, or None to drop the connection
+        self.received: dict[str, list[bytes]] = {}  # accepted bodies, JSON or not, by path without query
+        self._arrival = threading.Condition()
 
     @property
     def url(self) -> str:
         port = self._server.server_address[1]
         return f"https://localhost:{port}/cloudformation-response/stack?X-Amz-Signature=SECRET-SIGNATURE"
+
+    @property
+    def origin(self) -> str:
+        return f"https://localhost:{self._server.server_address[1]}"
+
+    def accept(self, path: str, body: bytes) -> None:
+        with self._arrival:
+            self.received.setdefault(path, []).append(body)
+            self._arrival.notify_all()
+
+    def wait_for_body(self, path: str, timeout: float) -> bytes | None:
+        """The first body PUT to `path` (query left off), waiting up to `timeout` seconds for it."""
+        with self._arrival:
+            self._arrival.wait_for(lambda: path in self.received, timeout)
+            bodies = self.received.get(path)
+            return bodies[0] if bodies else None
 
 
 def _handler_class(endpoint_ref: list[ResponseEndpoint]) -> type[BaseHTTPRequestHandler]:
@@ -46,10 +65,16 @@ def _handler_class(endpoint_ref: list[ResponseEndpoint]) -> type[BaseHTTPRequest
                 self.connection.shutdown(2)
                 return
             if answer == 200:
-                endpoint.raw_bodies.append(body)
-                endpoint.bodies.append(json.loads(body))
-                endpoint.paths.append(self.path)
-                endpoint.arrived_at.append(time.monotonic())
+                try:
+                    parsed = json.loads(body)
+                except ValueError:
+                    parsed = None  # S3 stores any body: CloudFormation is the one to refuse it
+                if parsed is not None:
+                    endpoint.raw_bodies.append(body)
+                    endpoint.bodies.append(parsed)
+                    endpoint.paths.append(self.path)
+                    endpoint.arrived_at.append(time.monotonic())
+                endpoint.accept(self.path.partition("?")[0], body)
             self.send_response(answer)
             self.send_header("Content-Length", "0")
             self.end_headers()
