@@ -14,9 +14,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aws_cdk as cdk
-
-from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from tests.standins.pool_api import ACCESS_KEY, SECRET_KEY
 
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -25,6 +22,11 @@ RUNNER = Path(__file__).with_name("lambda_runtime.py")
 
 def synthesize_asset(outdir: Path) -> Path:
     """Synthesize a stack and return its Lambda asset folder as the cloud assembly holds it."""
+    # Imported here: aws-cdk-lib starts a Node process, which the Lambda stand-ins alone do not need.
+    import aws_cdk as cdk
+
+    from kvs_pool_retention import KinesisVideoStreamPoolRetention
+
     app = cdk.App(outdir=str(outdir))
     stack = cdk.Stack(app, "Asset")
     KinesisVideoStreamPoolRetention(
