@@ -10,6 +10,7 @@ Properties (strings, as CloudFormation sends them):
 - `SleepSeconds`: a pause before answering.
 - `DescribeStack`: "true" to answer, as `Data.StackStatus`, the stack's status read with DescribeStacks
   (or `error <code>` when that call fails).
+- `DataPadding`: that many characters of padding in `Data.Padding` (to make an answer too long).
 Every SUCCESS answer's Data has `Seen`: the RequestType answered.
 """
 
@@ -45,6 +46,8 @@ def handler(event, context):
     data = {"Seen": request_type}
     if properties.get("DescribeStack") == "true":
         data["StackStatus"] = _stack_status(event["StackId"])
+    if "DataPadding" in properties:
+        data["Padding"] = "x" * int(properties["DataPadding"])
     default_id = event.get("PhysicalResourceId") or f"{event['LogicalResourceId']}-{event['RequestId'][:8]}"
     body = {
         "Status": "SUCCESS",
