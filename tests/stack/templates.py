@@ -15,8 +15,8 @@ RESOURCE_TYPE = "Custom::Scripted"
 
 def scripted_template(resources: dict[str, dict[str, Any]], *, function_timeout: int = 30) -> dict:
     """A stack of scripted custom resources: `resources` maps logical ids to their own properties, plus
-    `DependsOn` (a list) taken out as the resource's DependsOn. The function's role may DescribeStacks on
-    this stack only."""
+    `DependsOn` (a list) and `DeletionPolicy`, taken out as the resource's attributes. The function's role
+    may DescribeStacks on this stack only."""
     template: dict = {
         "Resources": {
             ROLE: {
@@ -66,10 +66,12 @@ def scripted_template(resources: dict[str, dict[str, Any]], *, function_timeout:
     }
     for logical_id, declared in resources.items():
         properties = copy.deepcopy(declared)
-        depends_on = properties.pop("DependsOn", None)
+        attributes = {
+            name: properties.pop(name) for name in ("DependsOn", "DeletionPolicy") if name in properties
+        }
         template["Resources"][logical_id] = {
             "Type": RESOURCE_TYPE,
             "Properties": {"ServiceToken": {"Fn::GetAtt": [FUNCTION, "Arn"]}, **properties},
-            **({"DependsOn": depends_on} if depends_on else {}),
+            **attributes,
         }
     return template
