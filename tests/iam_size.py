@@ -9,9 +9,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-LONGEST = {"AWS::Partition": "aws-iso-b", "AWS::Region": "ap-southeast-10", "AWS::AccountId": "123456789012"}
-TYPICAL = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
-GETATT_LENGTH = 90  # a log group or function ARN
+LONGEST = {
+    "AWS::Partition": "aws-iso-b",
+    "AWS::Region": "ap-southeast-10",
+    "AWS::AccountId": "123456789012",
+    # A stack name runs to 128 characters, the id's suffix is a UUID.
+    "AWS::StackId": f"arn:aws-iso-b:cloudformation:ap-southeast-10:123456789012:stack/{'s' * 128}/{'u' * 36}",
+    # The construct's log group, named by CloudFormation: the stack name, the logical id and a suffix.
+    "Fn::GetAtt": f"arn:aws-iso-b:logs:ap-southeast-10:123456789012:log-group:{'s' * 128}-{'l' * 48}-{'r' * 12}:*",
+}
+TYPICAL = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/KvsPoolRetention/" + "u" * 36,
+    "Fn::GetAtt": "arn:aws:logs:us-east-1:123456789012:log-group:KvsPoolRetention-Logs8FF1A635-AbCdEfGhIjKl:*",
+}
 
 
 def iam_chars(document: Any, pseudo: dict[str, str]) -> int:
@@ -23,7 +36,7 @@ def resolve(value: Any, pseudo: dict[str, str]) -> Any:
         if "Ref" in value:
             return pseudo.get(value["Ref"], "x" * 20)
         if "Fn::GetAtt" in value:
-            return "x" * GETATT_LENGTH
+            return pseudo["Fn::GetAtt"]
         if "Fn::Join" in value:
             separator, parts = value["Fn::Join"]
             return separator.join(str(resolve(part, pseudo)) for part in parts)

@@ -38,7 +38,7 @@ from typing import Any
 
 from kvs_pool_retention.handler.retention_rules import parse_pool_identifier
 from kvs_pool_retention.handler_asset import HANDLER_PACKAGE
-from kvs_pool_retention.retention import RESOURCE_TYPE
+from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 IN_SYNC, DRIFTED, UNREADABLE = 0, 3, 2
 

@@ -1,47 +1,67 @@
-"""One handler function per stack and option set, its role, log group, and the pool grants instances add.
+"""The stack's one handler: its function, role, log group and network, and the pool grants instances add.
 
-Every instance calls in here, so the stack's facts (partition, account, region) are read from CDK once per
-stack and kept as Python values: each call into aws-cdk-lib is a round trip to its Node process.
+A custom resource's ServiceToken can never change, so a stack has one handler function for its whole
+life, at the construct id stacks deployed with the defaults already have. Handler options (VPC, log
+group) configure that function in place. How the grants fit IAM's and CloudFormation's limits is
+`grant_plan`'s arithmetic; this module builds resources.
+
+The stack's facts (partition, account, region) are read from CDK once, when the provider is created, and
+kept as Python values: each call into aws-cdk-lib is a round trip to its Node process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import (
     Acknowledgment,
     Aspects,
+    Aws,
     CfnResource,
     Duration,
     IAnyProducer,
     IAspect,
     IResolveContext,
     Lazy,
+    NestedStack,
     Stack,
     Token,
     Validations,
 )
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
-from kvs_pool_retention.handler.retention_rules import POOL_RESOURCE_TYPE, PoolIdentity
+from kvs_pool_retention import grant_plan
+from kvs_pool_retention.grant_plan import POOL_TYPE, Grant
+from kvs_pool_retention.handler.retention_rules import PoolIdentity
 from kvs_pool_retention.handler_asset import handler_asset_path
 
+if TYPE_CHECKING:
+    from aws_cdk import aws_ec2 as ec2
+
+# Every action the handler takes on a declared pool: read and update its retention; list, write and remove
+# its record (tags under RECORD_TAGS only: the role can touch no other tag of the pool).
 POOL_ACTIONS = (
     "chime:GetMediaPipelineKinesisVideoStreamPool",
     "chime:UpdateMediaPipelineKinesisVideoStreamPool",
+    "chime:ListTagsForResource",
+    "chime:TagResource",
+    "chime:UntagResource",
 )
-# Only for pools declared with restore_on_delete, which keep their original retention in a tag.
-TAG_ACTIONS = ("chime:ListTagsForResource", "chime:TagResource", "chime:UntagResource")
+RECORD_TAGS = "kvs-pool-retention:*"
+ONLY_RECORD_TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": [RECORD_TAGS]}}
+# The tags by which a pool's record names the stacks whose resources hold it (lambda/pool_record.py).
+RECORD_STACK_TAGS = {
+    "RecordedByThisStack": "kvs-pool-retention:owner-stack",
+    "TakenOverByThisStack": "kvs-pool-retention:successor-stack",
+}
 # What Lambda needs of a function's role to attach it to a VPC (AWS's AWSLambdaVPCAccessExecutionRole, inline
 # here: the role carries no AWS managed policy). The Describe actions take no resource scope; the others are
 # scoped to this account's EC2 resources in this region, as Lambda's documentation shows.
@@ -64,107 +84,111 @@ SERVICE_TIMEOUT = Duration.minutes(15)
 # and it is the only way an answer still reaches CloudFormation after such a crash.
 MAX_EVENT_AGE = SERVICE_TIMEOUT
 RETRY_ATTEMPTS = 2
-# IAM allows 10,240 characters of inline policy per role (white space not counted). Exact pool ARNs go
-# inline while their length stays under this budget; the rest covers the log (and network) statements and
-# the policy's own structure. Past it they go to customer managed policies of at most 6,144 characters,
-# at most 10 a role (IAM's default quota), each one more resource under CloudFormation's 500 a stack.
-EXACT_ARN_BUDGET = 9_000
-MANAGED_POLICY_CHARS = 6_144
-MANAGED_POLICIES_PER_ROLE = 10
-STACK_RESOURCE_LIMIT = 500
-# Longest values the pseudo parameters can resolve to, for estimating ARNs that contain them.
-_LONGEST = {"partition": len("aws-iso-b"), "region": len("ap-southeast-10"), "account": 12}
-
-_PROVIDERS: weakref.WeakKeyDictionary[Stack, dict[str, RetentionProvider]] = weakref.WeakKeyDictionary()
-# Per app: which construct manages which pool, keyed by (account, region, name). A pool whose account or
-# region is unknown at synth is keyed to its stack, the only place it is known to be the same pool.
-_MANAGED_POOLS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str], Construct]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-@dataclass(frozen=True)
-class _Grant:
-    arn: str
-    in_stack_env: bool  # known to be in the stack's account and region, so the wide grant covers it
-    chars: int  # what it adds to a policy as IAM counts it: the longest the ARN can resolve to, quoted
-
-
-@dataclass
-class _Chunk:
-    """The exact grants one policy document holds."""
-
-    pools: list[_Grant]
-    tagged: list[_Grant]
 
 
 @dataclass(frozen=True)
 class HandlerOptions:
-    """Where the handler runs and logs. Instances in a stack with equal options share one function."""
+    """Where the stack's handler runs and logs."""
 
     vpc: ec2.IVpc | None = None
     vpc_subnets: ec2.SubnetSelection | None = None
     security_groups: tuple[ec2.ISecurityGroup, ...] = ()
     log_group: logs.ILogGroup | None = None
 
-    def check(self) -> None:
-        if self.vpc is None and (self.vpc_subnets is not None or self.security_groups):
+    @classmethod
+    def given(
+        cls,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+        log_group: logs.ILogGroup | None,
+    ) -> HandlerOptions | None:
+        """The options an instance asks for; None when it asks for none (it takes the stack's handler)."""
+        if vpc is None and vpc_subnets is None and not security_groups and log_group is None:
+            return None
+        options = cls(vpc, vpc_subnets, tuple(security_groups or ()), log_group)
+        if vpc is None and (vpc_subnets is not None or security_groups):
             raise ValueError(
                 "vpc_subnets and security_groups place the handler in a VPC: also pass vpc "
                 "(the VPC those subnets and security groups belong to)."
             )
+        return options
 
-    def key(self, stack: Stack) -> str:
-        """'' for the defaults, which keep the provider's construct id (and so every logical id) as it was
-        before options existed; otherwise a short digest of what the options name."""
-        if self == HandlerOptions():
-            return ""
+    def same_as(self, other: HandlerOptions, stack: Stack) -> bool:
+        return self is other or self._named(stack) == other._named(stack)
+
+    def _named(self, stack: Stack) -> str:
+        """What the options name, resolved: two selections of the same subnets are the same options."""
+        subnets = None
+        if self.vpc is not None:
+            chosen = self.vpc_subnets
+            subnets = stack.resolve(
+                self.vpc.select_subnets(
+                    availability_zones=chosen.availability_zones if chosen else None,
+                    one_per_az=chosen.one_per_az if chosen else None,
+                    subnet_filters=chosen.subnet_filters if chosen else None,
+                    subnet_group_name=chosen.subnet_group_name if chosen else None,
+                    subnets=chosen.subnets if chosen else None,
+                    subnet_type=chosen.subnet_type if chosen else None,
+                ).subnet_ids
+            )
         named = {
             "vpc": self.vpc.node.addr if self.vpc else None,
-            "subnets": stack.resolve(self._subnet_ids()) if self.vpc else None,
+            "subnets": subnets,
             "security_groups": [group.node.addr for group in self.security_groups],
             "log_group": self.log_group.node.addr if self.log_group else None,
         }
-        return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:8].upper()
+        return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()
 
-    def _subnet_ids(self) -> list[str]:
-        assert self.vpc is not None
-        chosen = self.vpc_subnets or ec2.SubnetSelection()
-        return self.vpc.select_subnets(
-            availability_zones=chosen.availability_zones,
-            one_per_az=chosen.one_per_az,
-            subnet_filters=chosen.subnet_filters,
-            subnet_group_name=chosen.subnet_group_name,
-            subnets=chosen.subnets,
-            subnet_type=chosen.subnet_type,
-        ).subnet_ids
+    def describe(self) -> str:
+        given = [
+            name
+            for name, value in (
+                ("vpc", self.vpc),
+                ("vpc_subnets", self.vpc_subnets),
+                ("security_groups", self.security_groups),
+                ("log_group", self.log_group),
+            )
+            if value
+        ]
+        return ", ".join(given) or "no options"
 
 
 class RetentionProvider(Construct):
-    """Shared by every KinesisVideoStreamPoolRetention in a stack with the same handler options."""
+    """The handler every KinesisVideoStreamPoolRetention in a stack shares."""
 
     ID = "KvsPoolRetentionProvider"
 
     @classmethod
-    def of(cls, stack: Stack, options: HandlerOptions) -> RetentionProvider:
-        options.check()
-        providers = _PROVIDERS.setdefault(stack, {})
-        key = options.key(stack)
-        if key not in providers:
-            providers[key] = cls(stack, cls.ID + key, options)
-        return providers[key]
+    def of(cls, stack: Stack, options: HandlerOptions | None, requester: Construct) -> RetentionProvider:
+        """The stack's provider, created with `options` (or the defaults) by the first to ask; a later
+        request for other options fails, naming who set them."""
+        provider = stack.node.try_find_child(cls.ID)
+        if provider is None:
+            return cls(stack, options or HandlerOptions(), requester)
+        assert isinstance(provider, RetentionProvider)
+        if options is not None and not options.same_as(provider.options, stack):
+            raise ValueError(
+                f"{requester.node.path} asks for handler options ({options.describe()}) other than those "
+                f"{provider.options_set_by} set for the stack's handler ({provider.options.describe()}). A "
+                "custom resource's ServiceToken cannot change, so every retention resource in a stack shares "
+                "one handler: set its options once, with KinesisVideoStreamPoolRetention.configure_handler"
+                "(stack, ...) before declaring retention resources, or pass the same options to every "
+                "instance."
+            )
+        return provider
 
-    def __init__(self, stack: Stack, construct_id: str, options: HandlerOptions) -> None:
-        super().__init__(stack, construct_id)
-        self._root = stack.node.root
-        self._stack_path = stack.node.path
+    def __init__(self, stack: Stack, options: HandlerOptions, requester: Construct) -> None:
+        super().__init__(stack, self.ID)
+        self.options = options
+        self.options_set_by = requester.node.path
+        self.stack_path = stack.node.path
         self._partition, self._account, self._region = stack.partition, stack.account, stack.region
-        self._env_known = not (Token.is_unresolved(self._account) or Token.is_unresolved(self._region))
-        self._pools: list[_Grant] = []
-        self._tagged: list[_Grant] = []
+        self.env_known = not (Token.is_unresolved(self._account) or Token.is_unresolved(self._region))
+        self._grants: list[Grant] = []
+        self._granted: set[str] = set()
+        self.widen_because: str | None = None
         self.managed_pool_access: list[iam.CfnManagedPolicy] = []
-        self._account_wide_reason: str | None = None
-        self._tags_token_pool = False  # a token-declared pool with tagging: only the wide grant covers it
 
         self.log_group = options.log_group or logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR
@@ -209,13 +233,158 @@ class RetentionProvider(Construct):
             roles=[self.role.role_name],
             policy_document=Lazy.uncached_any(_Produce(self._pool_policy)),
         )
+        self._acknowledge(
+            self.pool_access,
+            [self.recorded_pools],
+            "Conditioned on the pool's record naming this stack (aws:ResourceTag): a retention resource "
+            "removed from the stack, or moved to another pool, restores its pool in CloudFormation's cleanup "
+            "phase, after the exact grant for that pool is gone; only pools this stack's resources recorded "
+            "match.",
+        )
         # Every retention resource references the function, so this one dependency makes each of them wait
         # for its pool's grant, in Creates and Updates alike.
         self.function.node.add_dependency(self.pool_access)
         Aspects.of(self).add(_PlanPolicies(self))
         self.service_token = self.function.function_arn
 
+    # --- grants ---------------------------------------------------------------------------------------
+
+    def account_or_none(self) -> str | None:
+        return self._account if self.env_known else None
+
+    def region_or_none(self) -> str | None:
+        return self._region if self.env_known else None
+
+    @property
+    def recorded_pools(self) -> str:
+        """This account's pools in every region: the scope of the grants conditioned on the record."""
+        return f"arn:{self._partition}:chime:*:{self._account}:{POOL_TYPE}/*"
+
+    def arn(self, name: str) -> str:
+        """A pool ARN in the stack's partition, account and region (tokens for an env-agnostic stack)."""
+        return f"arn:{self._partition}:chime:{self._region}:{self._account}:{POOL_TYPE}/{name}"
+
+    def grant_literal(self, pool: PoolIdentity) -> None:
+        """Grant a pool named at synth (a name in this stack's environment, or an ARN)."""
+        chars = grant_plan.arn_chars(pool.partition, pool.region, pool.account, pool.name)
+        if pool.region is None:
+            self._add(Grant(self.arn(pool.name), chars, in_stack_env=True))
+            return
+        arn = f"arn:{pool.partition}:chime:{pool.region}:{pool.account}:{POOL_TYPE}/{pool.name}"
+        in_env = self.env_known and (pool.account, pool.region) == (self._account, self._region)
+        self._add(Grant(arn, chars, in_stack_env=in_env))
+
+    def grant_token_name(self, name: str) -> None:
+        """Grant a pool named by a deploy-time value: its ARN in this stack's environment, exactly."""
+        self._add(Grant(self.arn(name), grant_plan.arn_chars(None, None, None, None), in_stack_env=True))
+
+    def grant_token_arn(self, arn: str) -> None:
+        """Grant a pool given by a deploy-time ARN: that ARN, exactly, wherever it points."""
+        self._add(Grant(arn, grant_plan.arn_chars(None, None, None, None), in_stack_env=False))
+
+    def grant_any_pool(self) -> None:
+        """A deploy-time pool_identifier may be a name or an ARN: only the account-wide grant covers it."""
+        self._widen("a pool identifier is only known at deploy time, so its exact ARN is not")
+
+    def _add(self, grant: Grant) -> None:
+        key = grant.arn if isinstance(grant.arn, str) else json.dumps(grant.arn, sort_keys=True)
+        if key not in self._granted:
+            self._granted.add(key)
+            self._grants.append(grant)
+
+    def plan_policies(self) -> None:
+        """Once every instance has added its pool: exact ARNs inline, the rest in as few managed policies
+        as they need; the account-wide grant only where the stack or the role has no room for those."""
+        if self.widen_because is not None or self.managed_pool_access:
+            return
+        stack = Stack.of(self)
+        others = _RoleSurroundings.read(stack, self.role, self.pool_access, self.managed_pool_access)
+        fixed = grant_plan.document_chars(stack.resolve(self._document([], with_fixed=True)))
+        managed_structure = grant_plan.document_chars(stack.resolve(self._document([], with_fixed=False)))
+        planned = grant_plan.plan(
+            self._grants,
+            inline_budget=grant_plan.INLINE_POLICY_CHARS - others.inline_chars - fixed,
+            managed_budget=grant_plan.MANAGED_POLICY_CHARS - managed_structure,
+            resources_in_stack=others.resources,
+            attached_policies=others.attached_policies,
+        )
+        if planned.widen_because is not None:
+            self._widen(planned.widen_because)
+            return
+        self._grants = planned.inline
+        number_of = len(planned.managed) + 1
+        for number, grants in enumerate(planned.managed, start=2):
+            policy = iam.CfnManagedPolicy(
+                self,
+                f"PoolAccess{number}",
+                description=f"kvs-pool-retention: the declared pools, part {number} of {number_of}",
+                roles=[self.role.role_name],
+                policy_document=self._document(grants, with_fixed=False),
+            )
+            self.function.node.add_dependency(policy)  # each resource waits for its pool's grant
+            self.managed_pool_access.append(policy)
+
+    def _widen(self, why: str) -> None:
+        """Grant this account's pools in this region instead of listing each: said once, acknowledged."""
+        if self.widen_because is not None:
+            return
+        self.widen_because = why
+        self._acknowledge(
+            self.pool_access,
+            [self.arn("*")],
+            f"Scoped to this account's KVS pools in this region because {why}; "
+            "the handler only reads and updates the pools declared in this stack.",
+        )
+
+    def _pool_policy(self) -> dict[str, Any]:
+        if self.widen_because is None:
+            return self._document(self._grants, with_fixed=True)
+        # Pools given by ARN in another region or account stay listed: the wide grant does not cover them.
+        wide = [self.arn("*"), *(grant.arn for grant in self._grants if not grant.in_stack_env)]
+        return self._document([], with_fixed=True, resources=wide)
+
+    def _document(
+        self, grants: list[Grant], *, with_fixed: bool, resources: list[Any] | None = None
+    ) -> dict[str, Any]:
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "DeclaredPools",
+                "Effect": "Allow",
+                "Action": list(POOL_ACTIONS),
+                "Resource": resources if resources is not None else [grant.arn for grant in grants],
+                "Condition": ONLY_RECORD_TAGS,
+            }
+        ]
+        if with_fixed:
+            for sid, tag in RECORD_STACK_TAGS.items():
+                statements.append(
+                    {
+                        "Sid": sid,
+                        "Effect": "Allow",
+                        "Action": list(POOL_ACTIONS),
+                        "Resource": self.recorded_pools,
+                        "Condition": {
+                            "StringEquals": {f"aws:ResourceTag/{tag}": Aws.STACK_ID},
+                            **ONLY_RECORD_TAGS,
+                        },
+                    }
+                )
+            # A successor's Delete asks whether its stack is rolling back (lambda/pool_record.py).
+            statements.append(
+                {
+                    "Sid": "ThisStackStatus",
+                    "Effect": "Allow",
+                    "Action": "cloudformation:DescribeStacks",
+                    "Resource": Aws.STACK_ID,
+                }
+            )
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    # --- the function's surroundings ----------------------------------------------------------------
+
     def _outbound_only(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+        from aws_cdk import aws_ec2 as ec2  # only with a VPC: aws_ec2 is slow to import
+
         group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -234,14 +403,15 @@ class RetentionProvider(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(actions=list(NETWORK_INTERFACE_WRITES), resources=[ec2_resources])
         )
-        reason = (
-            "Lambda attaches a function to a VPC through network interfaces it manages with the function's "
-            "role: EC2's Describe actions take no resource scope, and the others are scoped to this "
-            "account's EC2 resources in this region (AWSLambdaVPCAccessExecutionRole, narrowed and inline)."
-        )
         policy = self.role.node.find_child("DefaultPolicy").node.default_child
         assert isinstance(policy, iam.CfnPolicy)
-        _acknowledge_wide_resources(policy, ["*", ec2_resources], reason)
+        self._acknowledge(
+            policy,
+            ["*", ec2_resources],
+            "Lambda attaches a function to a VPC through network interfaces it manages with the function's "
+            "role: EC2's Describe actions take no resource scope, and the others are scoped to this "
+            "account's EC2 resources in this region (AWSLambdaVPCAccessExecutionRole, narrowed and inline).",
+        )
 
     def _explain_to_checkov(self) -> None:
         """Checks that cannot apply to this custom resource's handler: skipped, the reason in the template."""
@@ -266,106 +436,59 @@ class RetentionProvider(Construct):
             },
         )
 
-    def claim(self, pool: PoolIdentity, claimant: Construct) -> None:
-        """Refuse a second instance for the same pool in this app: the two would fight over its retention."""
-        unknown = f"<{self._stack_path}>"
-        account = pool.account or (self._account if self._env_known else unknown)
-        region = pool.region or (self._region if self._env_known else unknown)
-        first = _MANAGED_POOLS.setdefault(self._root, {}).setdefault((account, region, pool.name), claimant)
-        if first is not claimant:
-            raise ValueError(
-                f"pool_identifier: pool {pool.name} (account {account}, region {region}) is already "
-                f"managed by {first.node.path}; {claimant.node.path} targets the same pool. "
-                "Declare each pool once."
+    @staticmethod
+    def _acknowledge(policy: iam.CfnPolicy, resources: list[str], reason: str) -> None:
+        """Acknowledge cdk-nag's AwsSolutions-IAM5 finding for each of a policy's wildcard resources, with
+        why; cdk-nag 2.x reads the same from template metadata, which names the same resources."""
+        stack = Stack.of(policy)
+        findings = [f"Resource::{_nag_notation(stack.resolve(resource))}" for resource in resources]
+        for finding in findings:
+            Validations.of(policy).acknowledge(
+                Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
             )
-
-    def grant(self, pool: PoolIdentity | None, *, tagging: bool = False) -> None:
-        """Let the handler read and update one pool (and tag it, with `tagging`).
-
-        `pool` is None when the identifier is a token: only the account-wide grant can cover it.
-        """
-        if pool is None:
-            self._widen("a pool identifier is only known at deploy time, so its exact ARN is not")
-            self._tags_token_pool = self._tags_token_pool or tagging
-            return
-        grant = self._grant_for(pool)
-        for granted, wanted in ((self._pools, True), (self._tagged, tagging)):
-            if wanted and grant not in granted:
-                granted.append(grant)
-
-    def _grant_for(self, pool: PoolIdentity) -> _Grant:
-        chars = _estimated_length(pool) + 3  # quotes and a comma
-        if pool.region is None:
-            return _Grant(self._arn(pool.name), in_stack_env=True, chars=chars)
-        arn = f"arn:{pool.partition}:chime:{pool.region}:{pool.account}:{POOL_RESOURCE_TYPE}/{pool.name}"
-        in_env = self._env_known and (pool.account, pool.region) == (self._account, self._region)
-        return _Grant(arn, in_stack_env=in_env, chars=chars)
-
-    def plan_policies(self) -> None:
-        """Once every instance has added its pool: exact ARNs inline, the rest in as few managed policies
-        as they need; the account-wide grant only where the stack or the role has no room for those."""
-        if self._account_wide_reason is not None or self.managed_pool_access:
-            return
-        chunks = _chunks(self._pools, self._tagged)
-        needed = len(chunks) - 1
-        if not needed:
-            return
-        stack = Stack.of(self)
-        room = STACK_RESOURCE_LIMIT - sum(isinstance(c, CfnResource) for c in stack.node.find_all())
-        if needed > room:
-            self._widen(
-                f"{len(self._pools)} exact pool ARNs need {needed} managed policies besides the inline one, "
-                f"and CloudFormation's {STACK_RESOURCE_LIMIT} resources a stack leave room for {room}"
-            )
-            return
-        if needed > MANAGED_POLICIES_PER_ROLE:
-            self._widen(
-                f"{len(self._pools)} exact pool ARNs need {needed} managed policies besides the inline one, "
-                f"past the {MANAGED_POLICIES_PER_ROLE} IAM attaches to a role by default"
-            )
-            return
-        self._pools, self._tagged = chunks[0].pools, chunks[0].tagged
-        for number, chunk in enumerate(chunks[1:], start=2):
-            policy = iam.CfnManagedPolicy(
-                self,
-                f"PoolAccess{number}",
-                description=f"kvs-pool-retention: the declared pools, part {number} of {len(chunks)}",
-                roles=[self.role.role_name],
-                policy_document=_document(chunk),
-            )
-            self.function.node.add_dependency(policy)  # each resource waits for its pool's grant
-            self.managed_pool_access.append(policy)
-
-    def _arn(self, name: str) -> str:
-        """A pool ARN in the stack's partition, account and region (tokens for an env-agnostic stack)."""
-        return f"arn:{self._partition}:chime:{self._region}:{self._account}:{POOL_RESOURCE_TYPE}/{name}"
-
-    def _widen(self, why: str) -> None:
-        """Grant this account's pools in this region instead of listing each: said once, acknowledged."""
-        if self._account_wide_reason is not None:
-            return
-        self._account_wide_reason = why
-        reason = (
-            f"Scoped to this account's KVS pools in this region because {why}; "
-            "the handler only reads and updates the pools declared in this stack."
+        suppressions = policy.get_metadata("cdk_nag") or {"rules_to_suppress": []}
+        suppressions["rules_to_suppress"].append(
+            {"id": "AwsSolutions-IAM5", "reason": reason, "applies_to": findings}
         )
-        _acknowledge_wide_resources(self.pool_access, [self._arn("*")], reason)
+        policy.add_metadata("cdk_nag", suppressions)
 
-    def _pool_policy(self) -> dict[str, Any]:
-        if self._account_wide_reason is None:
-            return _document(_Chunk(self._pools, self._tagged))
-        statements = [{"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": self._scope(self._pools)}]
-        if self._tagged or self._tags_token_pool:
-            statements.append(
-                {"Effect": "Allow", "Action": list(TAG_ACTIONS), "Resource": self._scope(self._tagged)}
-            )
-        return {"Version": "2012-10-17", "Statement": statements}
 
-    def _scope(self, grants: list[_Grant]) -> list[str]:
-        if self._account_wide_reason is None:
-            return [grant.arn for grant in grants]
-        # Pools given by ARN in another region or account stay listed: the wide grant does not cover them.
-        return [self._arn("*"), *(grant.arn for grant in grants if not grant.in_stack_env)]
+@dataclass(frozen=True)
+class _RoleSurroundings:
+    """What else the stack and the role carry, which the grants must fit beside."""
+
+    resources: int  # the stack's own resources (not its nested stacks')
+    inline_chars: int  # the role's inline policies other than the pool policy
+    attached_policies: int  # managed policies attached to the role other than the pool ones
+
+    @classmethod
+    def read(
+        cls, stack: Stack, role: iam.Role, pool_policy: iam.CfnPolicy, ours: list[iam.CfnManagedPolicy]
+    ) -> _RoleSurroundings:
+        everything = stack.node.find_all()
+        nested = {
+            id(child)
+            for node in everything
+            if isinstance(node, NestedStack)
+            for child in node.node.find_all()
+        }
+        own = [node for node in everything if isinstance(node, CfnResource) and id(node) not in nested]
+        role_ref = stack.resolve(role.role_name)
+        inline_chars = 0
+        attached = 0
+        for resource in own:
+            if resource is pool_policy or resource in ours:
+                continue
+            if isinstance(resource, iam.CfnPolicy) and role_ref in stack.resolve(resource.roles or []):
+                inline_chars += grant_plan.document_chars(stack.resolve(resource.policy_document))
+            elif isinstance(resource, iam.CfnManagedPolicy) and role_ref in stack.resolve(
+                resource.roles or []
+            ):
+                attached += 1
+        cfn_role = role.node.default_child
+        assert isinstance(cfn_role, iam.CfnRole)
+        attached += len(stack.resolve(cfn_role.managed_policy_arns) or [])
+        return cls(len(own), inline_chars, attached)
 
 
 @jsii.implements(IAspect)
@@ -376,33 +499,8 @@ class _PlanPolicies:
         self._provider = provider
 
     def visit(self, node: IConstruct) -> None:
-        if node.node.path == self._provider.node.path:
+        if node is self._provider:
             self._provider.plan_policies()
-
-
-def _document(chunk: _Chunk) -> dict[str, Any]:
-    statements = [{"Effect": "Allow", "Action": list(POOL_ACTIONS), "Resource": [g.arn for g in chunk.pools]}]
-    if chunk.tagged:
-        statements.append(
-            {"Effect": "Allow", "Action": list(TAG_ACTIONS), "Resource": [g.arn for g in chunk.tagged]}
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def _chunks(pools: list[_Grant], tagged: list[_Grant]) -> list[_Chunk]:
-    """Grants in declaration order, the first chunk within the inline budget, each later one within a
-    managed policy's limit (its structure counted as IAM counts it)."""
-    structure = len(json.dumps(_document(_Chunk([], [_Grant("", True, 0)])), separators=(",", ":")))
-    budgets = iter([EXACT_ARN_BUDGET, *([MANAGED_POLICY_CHARS - structure] * len(pools + tagged))])
-    chunks: list[_Chunk] = []
-    left = 0
-    for grant, is_tag in [*((g, False) for g in pools), *((g, True) for g in tagged)]:
-        if grant.chars > left or not chunks:
-            chunks.append(_Chunk([], []))
-            left = next(budgets)
-        (chunks[-1].tagged if is_tag else chunks[-1].pools).append(grant)
-        left -= grant.chars
-    return chunks or [_Chunk([], [])]
 
 
 @jsii.implements(IAnyProducer)
@@ -414,22 +512,6 @@ class _Produce:
 
     def produce(self, context: IResolveContext) -> dict[str, Any]:
         return self._render()
-
-
-def _estimated_length(pool: PoolIdentity) -> int:
-    partition = pool.partition or "x" * _LONGEST["partition"]
-    region = pool.region or "x" * _LONGEST["region"]
-    account = pool.account or "x" * _LONGEST["account"]
-    return len(f"arn:{partition}:chime:{region}:{account}:{POOL_RESOURCE_TYPE}/{pool.name}")
-
-
-def _acknowledge_wide_resources(policy: iam.CfnPolicy, resources: list[str], reason: str) -> None:
-    """Acknowledge cdk-nag's AwsSolutions-IAM5 finding for each of a policy's wildcard resources, with why."""
-    for resource in resources:
-        finding = f"AwsSolutions-IAM5[Resource::{_nag_notation(Stack.of(policy).resolve(resource))}]"
-        Validations.of(policy).acknowledge(Acknowledgment(id=finding, reason=reason))
-    # cdk-nag 2.x reads suppressions from the template instead; it also serves as the audit trail there.
-    policy.add_metadata("cdk_nag", {"rules_to_suppress": [{"id": "AwsSolutions-IAM5", "reason": reason}]})
 
 
 def _nag_notation(resolved: object) -> str:

@@ -3,33 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import CustomResource, Duration, Stack, Token
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from kvs_pool_retention.handler.retention_rules import (
+    IDENTIFIER_FORM,
     RETENTION_RANGE,
     PoolIdentity,
     parse_pool_identifier,
     parse_retention_hours,
 )
+from kvs_pool_retention.pool_claims import PoolClaims
 from kvs_pool_retention.provider import SERVICE_TIMEOUT, HandlerOptions, RetentionProvider
+from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
-RESOURCE_TYPE = "Custom::KinesisVideoStreamPoolRetention"
+if TYPE_CHECKING:
+    from aws_cdk import aws_ec2 as ec2
+
+# The record format restore_on_delete resources keep on their pool (lambda/pool_record.py). A property, so
+# that changing the format sends each such resource an Update, which rewrites its record: 0.1.0 wrote one
+# without its owner.
+RECORD_VERSION = "2"
 
 
 class KinesisVideoStreamPoolRetention(Construct):
     """Keeps an existing Kinesis Video Stream pool's data retention at `data_retention`.
 
-    The resource does not own the pool: deleting it leaves the pool and its retention as they are.
-    Every instance in a stack shares one handler function, whose role may read and update only the
-    declared pools. With `restore_on_delete`, deleting the resource puts back the retention the pool had
-    before this resource first changed it (remembered in a tag on the pool).
+    Name the pool with exactly one of `pool_identifier` (a name or an ARN), `pool_name` or `pool_arn`; the
+    last two let a deploy-time value (a parameter, an import) be granted exactly. The resource does not own
+    the pool: deleting it leaves the pool and its retention as they are, unless `restore_on_delete`, which
+    puts back the retention the pool had before any retention resource changed it.
 
-    `vpc` (with `vpc_subnets`, `security_groups`) runs the handler in your VPC, and `log_group` sends its
-    logs to your log group (say, KMS-encrypted): instances with the same options share one function.
+    Every instance in a stack shares the stack's one handler function, whose role may read and update only
+    the declared pools. `vpc` (with `vpc_subnets`, `security_groups`) and `log_group` configure that
+    function: set them once for the stack with `configure_handler`, or pass the same ones to every instance
+    that passes any.
     """
 
     def __init__(
@@ -37,8 +49,10 @@ class KinesisVideoStreamPoolRetention(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        pool_identifier: str,
         data_retention: Duration,
+        pool_identifier: str | None = None,
+        pool_name: str | None = None,
+        pool_arn: str | None = None,
         restore_on_delete: bool = False,
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
@@ -46,17 +60,25 @@ class KinesisVideoStreamPoolRetention(Construct):
         log_group: logs.ILogGroup | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        pool = self._check_pool_identifier(pool_identifier)
-        hours = self._check_data_retention(data_retention)
-        options = HandlerOptions(vpc, vpc_subnets, tuple(security_groups or ()), log_group)
-        provider = RetentionProvider.of(scope if isinstance(scope, Stack) else Stack.of(scope), options)
-        if pool is not None:
-            provider.claim(pool, self)
-        provider.grant(pool, tagging=restore_on_delete)
-        properties: dict[str, object] = {"PoolIdentifier": pool_identifier, "DataRetentionInHours": hours}
+        declared = {"pool_identifier": pool_identifier, "pool_name": pool_name, "pool_arn": pool_arn}
+        given = {prop: value for prop, value in declared.items() if value is not None}
+        if len(given) != 1:
+            raise ValueError(
+                "Name the pool with exactly one of pool_identifier (a name or an ARN), pool_name or "
+                f"pool_arn; got {', '.join(given) or 'none'}."
+            )
+        ((prop, identifier),) = given.items()
+        hours = _check_data_retention(data_retention)
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        provider = RetentionProvider.of(
+            stack, HandlerOptions.given(vpc, vpc_subnets, security_groups, log_group), self
+        )
+        self._declare(prop, identifier, provider)
+        properties: dict[str, object] = {"PoolIdentifier": identifier, "DataRetentionInHours": hours}
         if restore_on_delete:  # absent otherwise, so templates of users who never set it do not change
             properties["RestoreOnDelete"] = "true"
-        self.function = provider.function
+            properties["RecordVersion"] = RECORD_VERSION
+        self._provider = provider
         self.custom_resource = CustomResource(
             self,
             "Resource",
@@ -65,9 +87,34 @@ class KinesisVideoStreamPoolRetention(Construct):
             properties=properties,
             service_timeout=SERVICE_TIMEOUT,
         )
+        """The underlying CloudFormation custom resource."""
+
+    @staticmethod
+    def configure_handler(
+        scope: Construct,
+        *,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        log_group: logs.ILogGroup | None = None,
+    ) -> lambda_.IFunction:
+        """Configure the handler of `scope`'s stack: where it runs and logs. Call it once, before declaring
+        the stack's retention resources; changing the options later updates that same function in place.
+
+        Returns the handler function.
+        """
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        options = HandlerOptions.given(vpc, vpc_subnets, security_groups, log_group) or HandlerOptions()
+        return RetentionProvider.of(stack, options, scope).function
+
+    @property
+    def function(self) -> lambda_.IFunction:
+        """The handler function, shared by every retention resource in this stack."""
+        return self._provider.function
 
     @property
     def pool_arn(self) -> str:
+        """The pool's ARN after deployment (also the resource's physical id)."""
         return self.custom_resource.get_att_string("PoolArn")
 
     @property
@@ -77,15 +124,17 @@ class KinesisVideoStreamPoolRetention(Construct):
 
     @property
     def pool_id(self) -> str:
+        """The pool's id after deployment."""
         return self.custom_resource.get_att_string("PoolId")
 
     @property
     def pool_name(self) -> str:
+        """The pool's name after deployment."""
         return self.custom_resource.get_att_string("PoolName")
 
     @property
     def pool_size(self) -> str:
-        """The number of streams in the pool, as a string token."""
+        """The number of streams in the pool after deployment, as a string token."""
         return self.custom_resource.get_att_string("PoolSize")
 
     @property
@@ -93,24 +142,52 @@ class KinesisVideoStreamPoolRetention(Construct):
         """The retention the pool has after deployment, as a string token."""
         return self.custom_resource.get_att_string("DataRetentionInHours")
 
-    @staticmethod
-    def _check_pool_identifier(value: str) -> PoolIdentity | None:
-        if Token.is_unresolved(value):
-            return None
-        try:
-            return parse_pool_identifier(value)
-        except ValueError as error:
-            raise ValueError(f"pool_identifier {error}") from None
+    def _declare(self, prop: str, identifier: str, provider: RetentionProvider) -> None:
+        """Check the pool's identifier, claim the pool in the app and grant it to the handler."""
+        claims = PoolClaims.of(self)
+        if Token.is_unresolved(identifier):
+            if prop == "pool_identifier":
+                provider.grant_any_pool()
+            elif prop == "pool_name":
+                provider.grant_token_name(identifier)
+            else:
+                provider.grant_token_arn(identifier)
+            # The same deploy-time value twice is the same pool, whatever it resolves to.
+            claims.claim(("token", identifier), self, f"{prop}: the pool {identifier}")
+            return
+        pool = _check_identifier(prop, identifier)
+        account = pool.account or (provider.account_or_none() or f"<{provider.stack_path}>")
+        region = pool.region or (provider.region_or_none() or f"<{provider.stack_path}>")
+        claims.claim(
+            ("pool", account, region, pool.name),
+            self,
+            f"{prop}: pool {pool.name} (account {account}, region {region})",
+        )
+        provider.grant_literal(pool)
 
-    @staticmethod
-    def _check_data_retention(value: Duration) -> int | float:
-        if value.is_unresolved():
-            return value.to_hours()
-        hours = float(value.to_hours(integral=False))
-        try:
-            return int(parse_retention_hours(int(hours) if hours.is_integer() else str(hours)))
-        except ValueError:
-            raise ValueError(
-                f"data_retention must be {RETENTION_RANGE} (Duration.hours(n)); "
-                f"got {hours:g} hours ({value.to_human_string()})"
-            ) from None
+
+def _check_identifier(prop: str, value: str) -> PoolIdentity:
+    try:
+        pool = parse_pool_identifier(value)
+    except ValueError as error:
+        raise ValueError(f"{prop} {error}") from None
+    if prop == "pool_name" and pool.region is not None:
+        raise ValueError(f"pool_name must be a pool name, not an ARN: pass {value!r} as pool_arn")
+    if prop == "pool_arn" and pool.region is None:
+        raise ValueError(
+            f"pool_arn must be {IDENTIFIER_FORM.split(' or ')[1]}; got {value!r}: pass a name as pool_name"
+        )
+    return pool
+
+
+def _check_data_retention(value: Duration) -> int | float:
+    if value.is_unresolved():
+        return value.to_hours()
+    hours = float(value.to_hours(integral=False))
+    try:
+        return int(parse_retention_hours(int(hours) if hours.is_integer() else str(hours)))
+    except ValueError:
+        raise ValueError(
+            f"data_retention must be {RETENTION_RANGE} (Duration.hours(n)); "
+            f"got {hours:g} hours ({value.to_human_string()})"
+        ) from None

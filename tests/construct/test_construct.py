@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-from kvs_pool_retention.provider import EXACT_ARN_BUDGET
+from tests.construct.policies import POOL_ACTIONS, declared, pool_documents
+from tests.iam_size import LONGEST, iam_chars
 
 POOL_ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
-ACTIONS = [
-    "chime:GetMediaPipelineKinesisVideoStreamPool",
-    "chime:UpdateMediaPipelineKinesisVideoStreamPool",
-]
+STACK_ARN = {"Ref": "AWS::StackId"}
 
 
 def stack_with(*pools: tuple[str, cdk.Duration]) -> cdk.Stack:
@@ -94,44 +94,88 @@ def test_several_instances_share_one_function_and_one_role():
     template.resource_count_is("Custom::KinesisVideoStreamPoolRetention", 3)
 
 
-def test_the_role_may_touch_only_the_declared_pools():
+def test_the_role_may_touch_only_the_declared_pools_and_only_their_record_tags():
     template = Template.from_stack(
         stack_with(("a", cdk.Duration.hours(1)), (POOL_ARN, cdk.Duration.hours(3)))
     )
 
-    statement = pool_policy(template)["Properties"]["PolicyDocument"]["Statement"]
-    assert statement == [
-        {
-            "Effect": "Allow",
-            "Action": ACTIONS,
-            "Resource": [
-                {
-                    "Fn::Join": [
-                        "",
-                        [
-                            "arn:",
-                            {"Ref": "AWS::Partition"},
-                            ":chime:",
-                            {"Ref": "AWS::Region"},
-                            ":",
-                            {"Ref": "AWS::AccountId"},
-                            ":media-pipeline-kinesis-video-stream-pool/a",
-                        ],
-                    ]
-                },
-                POOL_ARN,
+    statement = pool_policy(template)["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement == {
+        "Sid": "DeclaredPools",
+        "Effect": "Allow",
+        "Action": POOL_ACTIONS,
+        "Resource": [
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":chime:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":media-pipeline-kinesis-video-stream-pool/a",
+                    ],
+                ]
+            },
+            POOL_ARN,
+        ],
+        # Tag and Untag may only touch the record's own tags; the other actions carry no tag keys.
+        "Condition": {"ForAllValues:StringLike": {"aws:TagKeys": ["kvs-pool-retention:*"]}},
+    }
+
+
+def test_cleanup_deletes_are_granted_the_pools_whose_record_names_this_stack_and_nothing_wider():
+    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
+
+    statements = pool_policy(template)["Properties"]["PolicyDocument"]["Statement"]
+    recorded = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":chime:*:",
+                {"Ref": "AWS::AccountId"},
+                ":media-pipeline-kinesis-video-stream-pool/*",
             ],
+        ]
+    }
+    assert statements[1:] == [
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": POOL_ACTIONS,
+            "Resource": recorded,
+            "Condition": {
+                "StringEquals": {f"aws:ResourceTag/kvs-pool-retention:{tag}": STACK_ARN},
+                "ForAllValues:StringLike": {"aws:TagKeys": ["kvs-pool-retention:*"]},
+            },
+        }
+        for sid, tag in (("RecordedByThisStack", "owner-stack"), ("TakenOverByThisStack", "successor-stack"))
+    ] + [
+        {
+            "Sid": "ThisStackStatus",
+            "Effect": "Allow",
+            "Action": "cloudformation:DescribeStacks",
+            "Resource": STACK_ARN,
         }
     ]
 
 
-def test_no_statement_anywhere_grants_a_wildcard_resource_or_uses_a_managed_policy():
+def test_no_statement_grants_a_wildcard_resource_unconditioned_or_uses_a_managed_policy():
     template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1)), ("b", cdk.Duration.hours(2))))
-    rendered = json.dumps(template.to_json())
 
-    assert '"Resource": "*"' not in rendered
-    assert "/*" not in rendered
-    assert "ManagedPolicyArns" not in rendered
+    wide = [
+        statement
+        for resource in template.find_resources("AWS::IAM::Policy").values()
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if "*" in json.dumps(statement["Resource"])
+    ]
+    assert [statement["Sid"] for statement in wide] == ["RecordedByThisStack", "TakenOverByThisStack"]
+    assert all("aws:ResourceTag/" in json.dumps(statement["Condition"]) for statement in wide)
+    assert "ManagedPolicyArns" not in json.dumps(template.to_json())
     template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
 
 
@@ -256,27 +300,58 @@ def test_tokens_pass_through_to_the_handler_and_scope_to_this_accounts_pools():
     assert policy["Metadata"]["cdk_nag"]["rules_to_suppress"][0]["id"] == "AwsSolutions-IAM5"
 
 
+def pools(count: int) -> list[tuple[str, cdk.Duration]]:
+    return [(f"pool-{index:03}", cdk.Duration.hours(1)) for index in range(count)]
+
+
 def test_exact_arns_fill_the_inline_policy_then_spill_into_a_managed_policy_never_a_wildcard():
-    per_pool = (
-        len("arn:aws-iso-b:chime:ap-southeast-10:123456789012:media-pipeline-kinesis-video-stream-pool/") + 3
+    template = Template.from_stack(stack_with(*pools(100))).to_json()
+
+    inline, managed = pool_documents(template)
+    (spilled,) = managed
+    assert len(declared(inline)) + len(declared([spilled])) == 100
+    assert declared([spilled])[0].endswith(f"pool/pool-{len(declared(inline)):03}")  # in declaration order
+    assert "pool/*" not in json.dumps(declared(inline + managed))
+    role_inline = [
+        r["Properties"]["PolicyDocument"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+    ]
+    # Full: one more ARN would not have fitted the role's 10 240 characters.
+    assert (
+        10_240 - len(f"{declared(inline)[-1]}") - 3
+        < sum(iam_chars(d, LONGEST) for d in role_inline)
+        <= 10_240
     )
-    fitting = EXACT_ARN_BUDGET // (per_pool + len("pool-000"))
-    few = Template.from_stack(stack_with(*((f"pool-{i:03}", cdk.Duration.hours(1)) for i in range(fitting))))
-    many = Template.from_stack(
-        stack_with(*((f"pool-{i:03}", cdk.Duration.hours(1)) for i in range(fitting + 1)))
-    )
-
-    few.resource_count_is("AWS::IAM::ManagedPolicy", 0)
-    assert len(pool_policy(few)["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]) == fitting
-    assert len(pool_policy(many)["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]) == fitting
-    (managed,) = many.find_resources("AWS::IAM::ManagedPolicy").values()
-    (spilled,) = managed["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
-    assert spilled["Fn::Join"][1][-1].endswith(f"pool/pool-{fitting:03}")
-    assert "pool/*" not in json.dumps(many.to_json())
-    assert "Metadata" not in pool_policy(many)
 
 
-def test_restore_on_delete_adds_the_property_and_tag_actions_on_that_pool_only():
+def test_the_roles_other_inline_statements_come_off_the_pool_arns_budget():
+    plain = stack_with(*pools(80))
+    crowded = stack_with(*pools(80))
+    retention = crowded.node.find_child("Pool0")
+    for index in range(20):  # a user's own additions to the shared role
+        retention.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[f"arn:aws:s3:::platform-bucket-{index:02}/recordings/*"]
+            )
+        )
+
+    inline_plain, _ = pool_documents(Template.from_stack(plain).to_json())
+    crowded_template = Template.from_stack(crowded).to_json()
+    inline_crowded, managed = pool_documents(crowded_template)
+
+    assert len(declared(inline_crowded)) < len(declared(inline_plain))
+    role_inline = [
+        r["Properties"]["PolicyDocument"]
+        for r in crowded_template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+    ]
+    assert sum(iam_chars(document, LONGEST) for document in role_inline) <= 10_240
+    assert len(declared(inline_crowded + managed)) == 80
+    assert managed
+
+
+def test_restore_on_delete_adds_its_properties_to_that_resource_only():
     stack = cdk.Stack(cdk.App(), "Test")
     KinesisVideoStreamPoolRetention(stack, "Kept", pool_identifier="a", data_retention=cdk.Duration.hours(1))
     KinesisVideoStreamPoolRetention(
@@ -289,23 +364,13 @@ def test_restore_on_delete_adds_the_property_and_tag_actions_on_that_pool_only()
     template = Template.from_stack(stack)
 
     template.has_resource_properties(
-        "Custom::KinesisVideoStreamPoolRetention", {"PoolIdentifier": POOL_ARN, "RestoreOnDelete": "true"}
+        "Custom::KinesisVideoStreamPoolRetention",
+        {"PoolIdentifier": POOL_ARN, "RestoreOnDelete": "true", "RecordVersion": "2"},
     )
     template.has_resource_properties(
-        "Custom::KinesisVideoStreamPoolRetention", {"PoolIdentifier": "a", "RestoreOnDelete": Match.absent()}
+        "Custom::KinesisVideoStreamPoolRetention",
+        {"PoolIdentifier": "a", "RestoreOnDelete": Match.absent(), "RecordVersion": Match.absent()},
     )
-    statements = pool_policy(template)["Properties"]["PolicyDocument"]["Statement"]
-    assert statements[1] == {
-        "Effect": "Allow",
-        "Action": ["chime:ListTagsForResource", "chime:TagResource", "chime:UntagResource"],
-        "Resource": [POOL_ARN],
-    }
-
-
-def test_without_restore_on_delete_the_role_gets_no_tag_actions():
-    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
-
-    assert "chime:TagResource" not in json.dumps(pool_policy(template))
 
 
 @pytest.mark.parametrize(
@@ -355,3 +420,80 @@ def test_same_name_in_two_env_agnostic_stacks_is_not_called_a_duplicate():
 def test_same_name_twice_in_one_env_agnostic_stack_is_a_duplicate():
     with pytest.raises(ValueError, match="already managed by Test/Pool0; Test/Pool1 targets the same pool"):
         stack_with(("meeting-audio", cdk.Duration.hours(1)), ("meeting-audio", cdk.Duration.hours(2)))
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            {},
+            "Name the pool with exactly one of pool_identifier (a name or an ARN), pool_name or pool_arn; "
+            "got none",
+        ),
+        (
+            {"pool_identifier": "a", "pool_name": "a"},
+            "Name the pool with exactly one of pool_identifier (a name or an ARN), pool_name or pool_arn; "
+            "got pool_identifier, pool_name.",
+        ),
+        (
+            {"pool_name": POOL_ARN},
+            f"pool_name must be a pool name, not an ARN: pass {POOL_ARN!r} as pool_arn",
+        ),
+        ({"pool_arn": "meeting-audio"}, "pool_arn must be a pool ARN (arn:<partition>:chime:"),
+        ({"pool_name": "my pool"}, "pool_name must be a pool name (1-128 characters"),
+    ],
+)
+def test_the_pool_is_named_once_and_by_the_right_prop(given, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        KinesisVideoStreamPoolRetention(
+            cdk.Stack(cdk.App(), "Test"), "Pool", data_retention=cdk.Duration.hours(1), **given
+        )
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"pool_name": "meeting-audio"}, {"pool_identifier": "meeting-audio"}),
+        (
+            {"pool_arn": "arn:aws:chime:eu-west-2:123456789012:media-pipeline-kinesis-video-stream-pool/x"},
+            {"pool_name": "x"},
+        ),
+    ],
+    ids=["name-and-identifier", "arn-and-name"],
+)
+def test_duplicates_are_found_whichever_prop_names_the_pool(first, second):
+    stack = cdk.Stack(cdk.App(), "Test", env=cdk.Environment(account="123456789012", region="eu-west-2"))
+    KinesisVideoStreamPoolRetention(stack, "One", data_retention=cdk.Duration.hours(1), **first)
+
+    with pytest.raises(ValueError, match="already managed by Test/One; Test/Two targets the same pool"):
+        KinesisVideoStreamPoolRetention(stack, "Two", data_retention=cdk.Duration.hours(1), **second)
+
+
+def test_the_same_deploy_time_value_twice_is_a_duplicate():
+    stack = cdk.Stack(cdk.App(), "Test")
+    name = cdk.CfnParameter(stack, "PoolName").value_as_string
+    KinesisVideoStreamPoolRetention(stack, "One", pool_name=name, data_retention=cdk.Duration.hours(1))
+
+    with pytest.raises(ValueError, match="already managed by Test/One; Test/Two targets the same pool"):
+        KinesisVideoStreamPoolRetention(stack, "Two", pool_name=name, data_retention=cdk.Duration.hours(2))
+
+
+def test_every_acknowledgement_names_the_resources_it_covers():
+    stack = cdk.Stack(cdk.App(), "Test")
+    KinesisVideoStreamPoolRetention(
+        stack,
+        "Pool",
+        pool_identifier=cdk.CfnParameter(stack, "PoolName").value_as_string,
+        data_retention=cdk.Duration.hours(1),
+    )
+
+    rules = pool_policy(Template.from_stack(stack))["Metadata"]["cdk_nag"]["rules_to_suppress"]
+
+    assert [rule["applies_to"] for rule in rules] == [
+        [
+            "Resource::arn:<AWS::Partition>:chime:*:<AWS::AccountId>:media-pipeline-kinesis-video-stream-pool/*"
+        ],
+        [
+            "Resource::arn:<AWS::Partition>:chime:<AWS::Region>:<AWS::AccountId>:media-pipeline-kinesis-video-stream-pool/*"
+        ],
+    ]

@@ -7,6 +7,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
 
@@ -53,31 +54,109 @@ def test_without_options_the_template_keeps_the_logical_ids_and_service_token_de
     }
 
 
-def test_instances_with_the_same_options_share_one_function_others_get_their_own():
+def test_instances_asking_for_other_options_fail_naming_both_and_why():
     scope = stack()
     vpc, other_vpc = imported_vpc(scope), imported_vpc(scope, "vpc-0fedcba9876543210")
+    first = declare(scope, "First", vpc=vpc)
+    second = declare(scope, "Second", vpc=vpc)
+    plain = declare(scope, "Plain")  # asks for nothing: takes the stack's handler as it is
+
+    with pytest.raises(
+        ValueError, match=r"Options/Elsewhere asks for handler options \(vpc\) other than those"
+    ) as error:
+        declare(scope, "Elsewhere", vpc=other_vpc)
+
+    assert "Options/First set for the stack's handler" in str(error.value)
+    assert "ServiceToken cannot change" in str(error.value)
+    assert first.function is second.function is plain.function
+    Template.from_stack(scope).resource_count_is("AWS::Lambda::Function", 1)
+
+
+def test_options_asked_after_the_handler_was_made_without_them_fail_pointing_at_configure_handler():
+    scope = stack()
     declare(scope, "Plain")
-    first, second = declare(scope, "First", vpc=vpc), declare(scope, "Second", vpc=vpc)
-    elsewhere = declare(scope, "Elsewhere", vpc=other_vpc)
 
+    with pytest.raises(ValueError, match="configure_handler") as error:
+        declare(scope, "Hardened", log_group=logs.LogGroup.from_log_group_name(scope, "Mine", "/mine"))
+
+    assert "other than those Options/Plain set" in str(error.value)
+
+
+def test_configure_handler_sets_the_stacks_one_handler_before_any_instance():
+    scope = stack()
+    mine = logs.LogGroup.from_log_group_name(scope, "Mine", "/platform/kvs-pool-retention")
+
+    vpc = imported_vpc(scope)
+
+    function = KinesisVideoStreamPoolRetention.configure_handler(scope, vpc=vpc, log_group=mine)
+    meeting = declare(scope, "Meeting")
+    support = declare(scope, "Support", log_group=mine, vpc=vpc)  # the same options again: accepted
+
+    assert meeting.function is support.function is function
     template = Template.from_stack(scope)
+    template.resource_count_is("AWS::Lambda::Function", 1)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"VpcConfig": Match.any_value(), "LoggingConfig": {"LogGroup": "/platform/kvs-pool-retention"}},
+    )
 
-    template.resource_count_is("AWS::Lambda::Function", 3)
-    template.resource_count_is("AWS::IAM::Role", 3)
-    assert first.function is second.function
-    assert elsewhere.function is not first.function
-    # Each function's role may reach only the pools of the instances it serves.
-    policies = template.find_resources(
-        "AWS::IAM::Policy", {"Properties": {"PolicyName": "kvs-pool-retention-pools"}}
+
+def synthesized(**options: object) -> dict:
+    """The same two retention resources, with the handler options given (set on the stack)."""
+    app = cdk.App()
+    scope = cdk.Stack(app, "Options", env=cdk.Environment(account="111122223333", region="eu-west-2"))
+    built = {key: value(scope) if callable(value) else value for key, value in options.items()}
+    if built:
+        KinesisVideoStreamPoolRetention.configure_handler(scope, **built)
+    declare(scope, "Meeting")
+    declare(scope, "Support", restore_on_delete=True)
+    return Template.from_stack(scope).to_json()["Resources"]
+
+
+def kms_log_group(scope: cdk.Stack) -> logs.ILogGroup:
+    key = kms.Key.from_key_arn(
+        scope, "Key", "arn:aws:kms:eu-west-2:111122223333:key/0f3c2a1b-0000-4000-8000-0000000001"
     )
-    granted = sorted(
-        sorted(
-            str(arn["Fn::Join"][1][-1]).rsplit("/", 1)[-1]
-            for arn in policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
-        )
-        for policy in policies.values()
+    return logs.LogGroup(scope, "HandlerLogs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR)
+
+
+def other_subnets(scope: cdk.Stack) -> ec2.SubnetSelection:
+    return ec2.SubnetSelection(subnets=[ec2.Subnet.from_subnet_id(scope, "Only", "subnet-0cccccccccccccccc")])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"vpc": imported_vpc, "log_group": kms_log_group},
+        {"vpc": imported_vpc, "vpc_subnets": other_subnets},
+        {"log_group": kms_log_group},
+    ],
+    ids=["vpc-and-kms-log-group", "other-subnets", "log-group-only"],
+)
+def test_options_added_changed_or_removed_keep_every_logical_id_and_service_token(options):
+    """A stack deployed without options, then with them (and back): the retention resources, the function
+    and its role stay the same resources, so CloudFormation updates the function in place and never
+    sees a ServiceToken change, which it would refuse."""
+    without = synthesized()
+    hardened = synthesized(**options)
+
+    def retention(resources: dict) -> dict:
+        return {
+            logical_id: resource["Properties"]["ServiceToken"]
+            for logical_id, resource in resources.items()
+            if resource["Type"] == RESOURCE_TYPE
+        }
+
+    assert retention(hardened) == retention(without)
+    assert len(retention(without)) == 2
+    for kind in ("AWS::Lambda::Function", "AWS::IAM::Role"):
+        assert {key for key, value in without.items() if value["Type"] == kind} == {
+            key for key, value in hardened.items() if value["Type"] == kind
+        }
+    assert all(
+        token == {"Fn::GetAtt": ["KvsPoolRetentionProviderHandler67D9E5ED", "Arn"]}
+        for token in retention(hardened).values()
     )
-    assert granted == [["elsewhere"], ["first", "second"], ["plain"]]
 
 
 def test_in_a_vpc_the_role_gets_inline_network_permissions_and_no_managed_policy():
@@ -194,29 +273,23 @@ def test_network_options_without_a_vpc_fail_at_synth_naming_what_to_add(option):
         declare(scope, "Meeting", **{option: value})
 
 
-def test_a_permissions_boundary_on_the_stack_reaches_every_handler_role():
+def test_a_permissions_boundary_on_the_stack_reaches_the_handlers_role():
     scope = stack()
-    declare(scope, "Plain")
     declare(scope, "Vpc", vpc=imported_vpc(scope))
     boundary = iam.ManagedPolicy.from_managed_policy_name(scope, "Boundary", "platform-boundary")
 
     iam.PermissionsBoundary.of(scope).apply(boundary)
 
-    roles = Template.from_stack(scope).find_resources("AWS::IAM::Role")
-    assert len(roles) == 2
-    for role in roles.values():
-        assert "policy/platform-boundary" in str(scope.resolve(role["Properties"]["PermissionsBoundary"]))
+    (role,) = Template.from_stack(scope).find_resources("AWS::IAM::Role").values()
+    assert "policy/platform-boundary" in str(scope.resolve(role["Properties"]["PermissionsBoundary"]))
 
 
-def test_a_pool_declared_twice_with_different_options_is_still_a_duplicate():
+def test_a_pool_declared_twice_with_the_same_options_is_still_a_duplicate():
     scope = stack()
-    declare(scope, "Meeting")
+    vpc = imported_vpc(scope)
+    declare(scope, "Meeting", vpc=vpc)
 
     with pytest.raises(ValueError, match="already managed by Options/Meeting"):
         KinesisVideoStreamPoolRetention(
-            scope,
-            "AgainInVpc",
-            pool_identifier="meeting",
-            data_retention=cdk.Duration.hours(24),
-            vpc=imported_vpc(scope),
+            scope, "AgainInVpc", pool_identifier="meeting", data_retention=cdk.Duration.hours(24), vpc=vpc
         )

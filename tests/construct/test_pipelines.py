@@ -49,7 +49,8 @@ def test_each_stage_grants_exactly_its_own_accounts_and_regions_pool(tmp_path):
             for resource in stack.template["Resources"].values()
             if resource["Properties"].get("PolicyName") == "kvs-pool-retention-pools"
         )
-        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
+        assert statement["Sid"] == "DeclaredPools"
         assert statement["Resource"] == [
             {
                 "Fn::Join": [

@@ -13,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from tests.conftest import ROOT
+from tests.construct.policies import declared, pool_documents, pool_policy, suppression_reasons
 
 ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
 
@@ -57,13 +58,46 @@ def test_the_account_wide_fallback_is_acknowledged_by_the_construct_itself(tmp_p
     template = app.synth().get_stack_by_name("Reviewed").template
 
     assert findings(tmp_path) == []
-    (policy,) = (
-        resource
-        for resource in template["Resources"].values()
-        if resource["Properties"].get("PolicyName") == "kvs-pool-retention-pools"
+    reasons = suppression_reasons(pool_policy(template))
+    assert any("only known at deploy time" in reason for reason in reasons)
+
+
+def test_deploy_time_pool_names_and_arns_are_granted_exactly_with_no_finding(tmp_path):
+    app = nagged_app(tmp_path)
+    stack = cdk.Stack(app, "Reviewed")
+    name = cdk.CfnParameter(stack, "PoolName").value_as_string
+    arn = cdk.CfnParameter(stack, "PoolArn").value_as_string
+    KinesisVideoStreamPoolRetention(stack, "ByName", pool_name=name, data_retention=cdk.Duration.hours(24))
+    KinesisVideoStreamPoolRetention(
+        stack, "ByArn", pool_arn=arn, data_retention=cdk.Duration.hours(24), restore_on_delete=True
     )
-    reason = policy["Metadata"]["cdk_nag"]["rules_to_suppress"][0]["reason"]
-    assert "only known at deploy time" in reason
+
+    template = app.synth().get_stack_by_name("Reviewed").template
+
+    assert findings(tmp_path) == []
+    (document,), _ = pool_documents(template)
+    assert declared([document], pseudo=None) == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":chime:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":media-pipeline-kinesis-video-stream-pool/",
+                    {"Ref": "PoolName"},
+                ],
+            ]
+        },
+        {"Ref": "PoolArn"},
+    ]
+    # The only wildcard is the grant conditioned on the pools' record naming this stack.
+    reasons = suppression_reasons(pool_policy(template))
+    assert len(reasons) == 1
+    assert reasons[0].startswith("Conditioned on the pool's record naming this stack")
 
 
 def test_cfn_lint_reports_nothing_on_the_synthesized_template(tmp_path):

@@ -17,7 +17,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from kvs_pool_retention.retention import RESOURCE_TYPE
+from kvs_pool_retention.resource_type import RESOURCE_TYPE
 from tests.integ.integ_retention import build
 
 SNAPSHOT = Path(__file__).with_name("integ_retention.py.snapshot")

@@ -1,0 +1,54 @@
+"""Reading the pool grants out of a synthesized template, for the construct tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.iam_size import LONGEST, resolve
+
+POOL_POLICY = "kvs-pool-retention-pools"
+POOL_ACTIONS = [
+    "chime:GetMediaPipelineKinesisVideoStreamPool",
+    "chime:UpdateMediaPipelineKinesisVideoStreamPool",
+    "chime:ListTagsForResource",
+    "chime:TagResource",
+    "chime:UntagResource",
+]
+
+
+def pool_policy(template: dict[str, Any]) -> dict[str, Any]:
+    """The role's inline pool policy resource."""
+    (policy,) = (
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy" and resource["Properties"]["PolicyName"] == POOL_POLICY
+    )
+    return policy
+
+
+def pool_documents(template: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    """The pool grants: (inline, managed) documents."""
+    managed = [
+        resource["Properties"]["PolicyDocument"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    return [pool_policy(template)["Properties"]["PolicyDocument"]], managed
+
+
+def declared(documents: list[dict], pseudo: dict[str, str] | None = LONGEST) -> list[Any]:
+    """The resources of every DeclaredPools statement: resolved with `pseudo`, or as written (None)."""
+    return [
+        resolve(resource, pseudo) if pseudo else resource
+        for document in documents
+        for statement in document["Statement"]
+        if statement.get("Sid") == "DeclaredPools"
+        for resource in statement["Resource"]
+    ]
+
+
+def suppression_reasons(resource: dict[str, Any]) -> list[str]:
+    return [
+        rule["reason"]
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+    ]
