@@ -47,11 +47,11 @@ integration: setup
 	$(PY) -m pytest -m integration
 
 bench: setup
-	PYTHONPATH=lambda $(PY) -m tests.bench
+	$(PY) -m tests.bench
 
 # Accept a change of the integ test's templates (an asset hash, or, deliberately, a logical id).
 snapshot: setup
-	PYTHONPATH=lambda $(PY) -m tests.integ.snapshot
+	$(PY) -m tests.integ.snapshot
 
 # The integ test against the real service, with the caller's credentials: deploys the test stack, then the
 # assertion stack (whose deployment fails unless both pools are ACTIVE at 48 h), and destroys both whatever

@@ -2,6 +2,10 @@
 """Example app: one stack that keeps the retention of the pools listed in cdk.json's `pools` context.
 
 Override on the command line: cdk synth -c 'pools=[{"identifier": "my-pool", "retentionHours": 72}]'
+
+Each of the first 100 pools gets two outputs, its PoolArn and PoolStatus: CloudFormation allows 200
+outputs a stack. Pools past the 100th get none, and synthesis warns which (`python -m
+kvs_pool_retention drift` reads every pool).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from typing import Any
 import aws_cdk as cdk
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
+
+MAX_OUTPUTS = 200  # CloudFormation's limit a stack
+OUTPUTS_PER_POOL = 2
 
 
 def declared_pools(app: cdk.App) -> list[dict[str, Any]]:
@@ -29,15 +36,25 @@ def declared_pools(app: cdk.App) -> list[dict[str, Any]]:
 
 def build(app: cdk.App) -> cdk.Stack:
     stack = cdk.Stack(app, app.node.try_get_context("stackName") or "KvsPoolRetention")
-    for index, pool in enumerate(declared_pools(app)):
+    pools = declared_pools(app)
+    with_outputs = MAX_OUTPUTS // OUTPUTS_PER_POOL
+    for index, pool in enumerate(pools):
         retention = KinesisVideoStreamPoolRetention(
             stack,
             f"Pool{index}",
             pool_identifier=pool["identifier"],
             data_retention=cdk.Duration.hours(int(pool["retentionHours"])),
         )
-        cdk.CfnOutput(stack, f"Pool{index}Arn", value=retention.pool_arn)
-        cdk.CfnOutput(stack, f"Pool{index}Status", value=retention.pool_status)
+        if index < with_outputs:
+            cdk.CfnOutput(stack, f"Pool{index}Arn", value=retention.pool_arn)
+            cdk.CfnOutput(stack, f"Pool{index}Status", value=retention.pool_status)
+    if len(pools) > with_outputs:
+        cdk.Annotations.of(stack).add_warning_v2(
+            "kvs-pool-retention:outputs",
+            f"Only the first {with_outputs} of {len(pools)} pools have PoolArn and PoolStatus outputs: "
+            f"CloudFormation allows {MAX_OUTPUTS} outputs a stack. Pools {with_outputs} to {len(pools) - 1} "
+            "have none; `python -m kvs_pool_retention drift` reads every pool.",
+        )
     return stack
 
 

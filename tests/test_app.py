@@ -8,7 +8,7 @@ import subprocess
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 import app as example_app
 from tests.conftest import ROOT
@@ -25,6 +25,31 @@ def test_the_shipped_default_synthesizes_with_an_arn_and_status_output_per_pool(
     for index in range(len(pools)):
         assert outputs[f"Pool{index}Arn"]["Value"]["Fn::GetAtt"][1] == "PoolArn"
         assert outputs[f"Pool{index}Status"]["Value"]["Fn::GetAtt"][1] == "PoolStatus"
+
+
+def many(count: int) -> list[dict]:
+    return [{"identifier": f"pool-{index:03d}", "retentionHours": 24} for index in range(count)]
+
+
+def test_a_hundred_pools_get_two_hundred_outputs_cloudformations_limit():
+    stack = example_app.build(cdk.App(context={"pools": many(100)}))
+
+    assert len(Template.from_stack(stack).to_json()["Outputs"]) == 200
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
+def test_past_a_hundred_pools_the_rest_get_no_outputs_and_synthesis_says_so():
+    stack = example_app.build(cdk.App(context={"pools": many(101)}))
+
+    template = Template.from_stack(stack)
+    outputs = template.to_json()["Outputs"]
+    assert len(outputs) == 200
+    assert "Pool99Arn" in outputs
+    assert "Pool100Arn" not in outputs
+    template.resource_count_is("Custom::KinesisVideoStreamPoolRetention", 101)
+    Annotations.from_stack(stack).has_warning(
+        "/KvsPoolRetention", Match.string_like_regexp("Only the first 100 of 101 pools have PoolArn")
+    )
 
 
 def test_malformed_pools_context_is_refused_with_the_expected_shape():
