@@ -165,6 +165,16 @@ class CustomResourceRequest:
         return self.invocation.logs
 
 
+@dataclass(frozen=True)
+class DescribeStacksCall:
+    """One DescribeStacks request the endpoint answered."""
+
+    access_key: str
+    stack_name: str | None
+    answered: int  # HTTP status
+    stack_status: str | None  # what it told the caller, when it told one
+
+
 @dataclass
 class StackOperation:
     """What one CreateStack/UpdateStack/DeleteStack did."""
@@ -1004,6 +1014,7 @@ class CloudFormation:
         self.assets: dict[str, Path] = {}  # S3 object key -> the asset folder it holds
         self.ssm_parameters: dict[str, str] = {BOOTSTRAP_VERSION_PARAMETER: "27"}
         self.credentials: dict[str, str] = {}  # access key -> secret, for the DescribeStacks endpoint
+        self.describe_calls: list[DescribeStacksCall] = []
         self.url = ""
         self._stacks: dict[str, Stack] = {}  # live stacks by name
         self._by_id: dict[str, Stack] = {}  # every stack ever, deleted ones included
@@ -1396,12 +1407,18 @@ class CloudFormation:
     # DescribeStacks ------------------------------------------------------------------------------------
 
     def describe_stacks(self, access_key: str, stack_name: str | None) -> tuple[int, str]:
-        """The query API's answer: HTTP status and XML body."""
+        """The query API's answer: HTTP status and XML body. Every call is recorded."""
+        status, body, stack_status = self._describe(access_key, stack_name)
+        with self._lock:
+            self.describe_calls.append(DescribeStacksCall(access_key, stack_name, status, stack_status))
+        return status, body
+
+    def _describe(self, access_key: str, stack_name: str | None) -> tuple[int, str, str | None]:
         if stack_name:
             try:
                 stacks = [self.stack(stack_name)]
             except ValidationError as error:
-                return 400, _error_xml("Sender", "ValidationError", str(error))
+                return 400, _error_xml("Sender", "ValidationError", str(error)), None
         else:
             with self._lock:
                 stacks = list(self._stacks.values())
@@ -1410,7 +1427,7 @@ class CloudFormation:
                 access_key, "cloudformation:DescribeStacks", stack.stack_id, {}, self.region
             )
             if denial is not None:
-                return 403, _error_xml("Sender", "AccessDenied", denial)
+                return 403, _error_xml("Sender", "AccessDenied", denial), None
         members = "".join(_stack_xml(stack) for stack in stacks)
         body = (
             '<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
@@ -1418,7 +1435,7 @@ class CloudFormation:
             f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
             "</DescribeStacksResponse>"
         )
-        return 200, body
+        return 200, body, stacks[0].status if len(stacks) == 1 else None
 
 
 def _stack_xml(stack: Stack) -> str:
