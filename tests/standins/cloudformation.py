@@ -1115,6 +1115,7 @@ class CloudFormation:
                     f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{stack_name}/{uuid.uuid4()}"
                 )
                 stack = Stack(stack_name, stack_id, datetime.now(UTC))
+                self._stacks[stack_name] = stack  # claimed at once: a concurrent deploy is refused below
                 creating = True
             else:
                 creating = False
@@ -1128,13 +1129,14 @@ class CloudFormation:
             if not creating and template == stack.template and new.parameters == stack.parameters:
                 raise ValidationError("No updates are to be performed.")
         except Exception:
-            if not creating:
-                with self._lock:
-                    stack.status = stack.operations[-1].status if stack.operations else stack.status
+            with self._lock:
+                if creating:  # CloudFormation creates no stack from a template it refuses
+                    self._stacks.pop(stack_name, None)
+                else:
+                    stack.status = stack.operations[-1].status
             raise
         if creating:
             with self._lock:
-                self._stacks[stack_name] = stack
                 self._by_id[stack.stack_id] = stack
             return self._create(stack, new)
         return self._update(stack, new)
