@@ -401,10 +401,12 @@ class LambdaService:
         """Stop every environment; invocations under way end with them."""
         self._closing.set()
         with self._lock:
-            environments = [*self._idle, *self._busy]
+            idle, busy = list(self._idle), list(self._busy)
             self._idle.clear()
-        for env in environments:
+        for env in idle:
             env.stop()
+        for env in busy:  # a handler still running would otherwise be waited for
+            env.stop(kill=True)
         for thread in self._threads:
             thread.join(timeout=10)
 
