@@ -19,6 +19,9 @@ What it models, following the IAM User Guide ("Policy evaluation logic", "Condit
 - `IamStore`: roles, their inline policies, customer managed policies attached to them, credentials issued
   to a role's sessions, and propagation: a change made at time t is in force from t + `propagation_seconds`
   (IAM is eventually consistent, so a just-granted permission can still be refused for a few seconds).
+- Documents arrive resolved: the CloudFormation stand-in resolves a template's intrinsic functions
+  (`Fn::Join` of `AWS::Partition`, `Ref` of `AWS::StackId`, `Fn::Sub`, ...) with `intrinsics.resolve`
+  before it puts a policy here.
 
 What it does not model: resource-based policies (and so cross-account access), service control and
 resource control policies, permissions boundaries, session policies, AWS managed policies' contents (an
