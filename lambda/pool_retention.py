@@ -208,20 +208,20 @@ class PoolRetention:
             logger.info("pool %s: retention %s h -> %s h", identifier, current, wanted)
             if self.update(identifier, wanted, conflict_is_refusal=conflict_is_refusal):
                 pool = self.wait_until_settled(identifier, just_updated=True)
-                settled = retention_of(pool)
-                if settled == wanted:
+                holds = retention_of(pool)
+                if holds == wanted:
                     return pool
                 reapplied += 1
                 if reapplied > MAX_REAPPLIES:
                     raise RetentionOverwritten(
-                        f"Pool {identifier} settled at {settled} h, not the declared {wanted} h, "
+                        f"Pool {identifier} settled at {holds} h, not the declared {wanted} h, "
                         f"{reapplied} times: another writer keeps changing its retention. Find it (another "
                         "stack, app or person) and stop it, then redeploy."
                     )
                 logger.warning(
                     "pool %s settled at %s h, not %s h: another writer changed it; applying again",
                     identifier,
-                    settled,
+                    holds,
                     wanted,
                 )
                 continue
@@ -263,8 +263,9 @@ class PoolRetention:
                 )
                 self.untag(arn, keys)
             return
+        tags = self.tags(arn)
         try:
-            record = read_record(self.tags(arn))
+            record = read_record(tags)
         except DamagedRecord as damage:
             raise InvalidRecord(
                 f"Pool {request.pool_identifier} carries a damaged restore record ({damage}): correct the "
@@ -272,6 +273,12 @@ class PoolRetention:
                 "forgotten), then redeploy."
             ) from None
         writes = tags_on_apply(record, resource, new_to_pool=new_to_pool, current=current, declared=wanted)
+        if record is not None and record.owner == resource:
+            # A hand-over or a step-back empties the successor tags in the same write that changes the
+            # owner (never a moment without a holder); the owner removes them on its next event.
+            emptied = [key for key in present_keys(tags) if tags[key] == ""]
+            if emptied:
+                self.untag(arn, emptied)
         if not writes:
             return
         if record is not None and SUCCESSOR in writes and record.successor not in (None, resource):

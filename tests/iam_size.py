@@ -16,14 +16,15 @@ LONGEST = {
     # A stack name runs to 128 characters, the id's suffix is a UUID.
     "AWS::StackId": f"arn:aws-iso-b:cloudformation:ap-southeast-10:123456789012:stack/{'s' * 128}/{'u' * 36}",
     # The construct's log group, named by CloudFormation: the stack name, the logical id and a suffix.
-    "Fn::GetAtt": f"arn:aws-iso-b:logs:ap-southeast-10:123456789012:log-group:{'s' * 128}-{'l' * 48}-{'r' * 12}:*",
+    "Fn::GetAtt": "arn:aws-iso-b:logs:ap-southeast-10:123456789012:log-group:"
+    + f"{'s' * 128}-{'l' * 48}-{'r' * 12}:*",
 }
 TYPICAL = {
     "AWS::Partition": "aws",
     "AWS::Region": "us-east-1",
     "AWS::AccountId": "123456789012",
     "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/KvsPoolRetention/" + "u" * 36,
-    "Fn::GetAtt": "arn:aws:logs:us-east-1:123456789012:log-group:KvsPoolRetention-Logs8FF1A635-AbCdEfGhIjKl:*",
+    "Fn::GetAtt": "arn:aws:logs:us-east-1:123456789012:log-group:KvsPoolRetention-Logs8FF1A635-AbCdEfGh:*",
 }
 
 

@@ -496,3 +496,12 @@ def test_a_successor_that_cannot_tell_whether_it_is_rolled_back_leaves_everythin
     )
 
     assert "could not tell whether its stack is rolling back" in release(stubbed, clock, rolling_back=None)
+
+
+def test_the_owner_removes_the_successor_tags_a_hand_over_emptied(stubbed, clock):
+    _, stubber = stubbed
+    expect_get(stubber, 48)
+    expect_tags(stubber, POOL_ARN, {**record(owner_hours=48), SUCCESSOR_STACK: "", SUCCESSOR: ""})
+    expect_untagging(stubber, POOL_ARN, [SUCCESSOR_STACK, SUCCESSOR])
+
+    retention(stubbed, clock).apply(RESTORING, resource=ME, new_to_pool=False)

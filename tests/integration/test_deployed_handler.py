@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.fakes import cloudformation_event
+from tests.fakes import STACK_ID, cloudformation_event
 from tests.standins.pool_api import ACCOUNT
 
 pytestmark = pytest.mark.integration
@@ -305,7 +305,7 @@ RESTORING = {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "48", "R
 ORIGINAL_TAG = "kvs-pool-retention:original-retention-hours"
 OWNED = {
     ORIGINAL_TAG: "24",
-    "kvs-pool-retention:owner-stack": "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/1b2c3d4e",
+    "kvs-pool-retention:owner-stack": STACK_ID,
     "kvs-pool-retention:owner": "Pool0B9733A61",
 }
 
@@ -357,3 +357,21 @@ def test_every_log_line_is_one_json_object_naming_the_event(invoke, pool_api, re
         assert "pool meeting-audio: retention 24 h -> 48 h" in messages
         assert any(message.startswith("pool meeting-audio: ACTIVE after") for message in messages)
     assert "response SUCCESS sent: HTTP 200 (attempt 1)" in messages
+
+
+def test_a_create_that_failed_after_its_update_is_undone_by_the_delete_that_follows(invoke, pool_api):
+    """The pool did not settle in the Create's time: the FAILED answer names the pool, and the rollback's
+    Delete with that id waits for the pool to settle, restores it and removes the record."""
+    pool = pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.transition_seconds = 12.0
+
+    created = invoke(cloudformation_event("Create", RESTORING), budget_seconds=75.0)  # 6.5 s to work
+
+    assert_failed(created, "Pool meeting-audio was still UPDATING", within_seconds=10)
+    assert created.body["PhysicalResourceId"] == ARN
+    pool_api.transition_seconds = 0.5
+    deleted = invoke(cloudformation_event("Delete", RESTORING, PhysicalResourceId=ARN))
+
+    assert deleted.body["Status"] == "SUCCESS"
+    assert pool.retention == 24
+    assert pool.tags == {}

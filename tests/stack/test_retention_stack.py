@@ -6,6 +6,7 @@ pseudo parameters, which the stand-in resolves as CloudFormation does)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,31 @@ DECLARATIONS: dict[str, dict[str, tuple[str, int, bool]]] = {
     },
     "MeetingOnly": {"Meeting": ("meeting-audio", 48, True)},
     "SupportOnly": {"Support": ("support-audio", 48, False)},
+    "RenamedRaised": {
+        "MeetingRenamed": ("meeting-audio", 168, True),
+        "Support": ("support-audio", 48, False),
+    },
+    "RenamedRaisedWithMissingPool": {
+        "MeetingRenamed": ("meeting-audio", 168, True),
+        "Support": ("support-audio", 48, False),
+        "Missing": ("no-such-pool", 48, False),
+    },
+    "RenamedWithoutRestore": {
+        "MeetingPlain": ("meeting-audio", 48, False),
+        "Support": ("support-audio", 48, False),
+    },
+    "Moved": {"Meeting": ("other-audio", 48, True), "Support": ("support-audio", 48, False)},
+    "MovedWithMissingPool": {
+        "Meeting": ("other-audio", 48, True),
+        "Support": ("support-audio", 48, False),
+        "Missing": ("no-such-pool", 48, False),
+    },
+    "DeclaredWithMissingPool": {
+        "Meeting": ("meeting-audio", 48, True),
+        "Support": ("support-audio", 48, False),
+        "Missing": ("no-such-pool", 48, False),
+    },
+    "Twenty": {f"Pool{index}": (f"pool-{index:02d}", 48, index % 4 == 0) for index in range(20)},
 }
 
 
@@ -73,6 +99,7 @@ def cloudformation(
     timeout; nothing here waits that long unless the handler is stuck."""
     pool_api.add_pool("meeting-audio", retention=24)
     pool_api.add_pool("support-audio", retention=12)
+    pool_api.add_pool("other-audio", retention=36)
     pool_api.transition_seconds = 0.3
     with serve_cloudformation(
         pool_api, response_endpoint, tmp_path, runtime_path, response_wait_cap=120, function_timeout_cap=None
@@ -95,15 +122,15 @@ def test_a_stack_sets_its_pools_and_its_deletion_puts_back_only_what_it_restores
 ):
     created = cloudformation.deploy("Retention", assembly.templates["Declared"])
     assert created.status == "CREATE_COMPLETE", created.failures
-    assert retention(pool_api) == {"meeting-audio": 48, "support-audio": 48}
+    assert retention(pool_api) == {"meeting-audio": 48, "support-audio": 48, "other-audio": 36}
 
     raised = cloudformation.deploy("Retention", assembly.templates["Raised"])
     assert raised.status == "UPDATE_COMPLETE", raised.failures
-    assert retention(pool_api) == {"meeting-audio": 72, "support-audio": 72}
+    assert retention(pool_api) == {"meeting-audio": 72, "support-audio": 72, "other-audio": 36}
 
     deleted = cloudformation.delete("Retention")
     assert deleted.status == "DELETE_COMPLETE", deleted.failures
-    assert retention(pool_api) == {"meeting-audio": 24, "support-audio": 72}
+    assert retention(pool_api) == {"meeting-audio": 24, "support-audio": 72, "other-audio": 36}
     assert_nothing_denied(pool_api, cloudformation)
 
 
@@ -151,4 +178,191 @@ def test_a_pool_moved_to_another_stack_keeps_its_retention(cloudformation, pool_
     assert retention(pool_api)["meeting-audio"] == 48
     cloudformation.delete("Audio")
     assert retention(pool_api)["meeting-audio"] == 24
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def records(pool_api: PoolApi) -> dict[str, dict[str, str]]:
+    """Each pool's record: its tags that hold a value, the stacks left out and logical ids without CDK's
+    hash suffix (Meeting9995D4CD reads Meeting)."""
+    return {
+        name: {
+            key.split(":")[1]: re.sub(r"[0-9A-F]{8}$", "", value)
+            for key, value in pool.tags.items()
+            if value and not key.endswith("stack")
+        }
+        for name, pool in pool_api.pools.items()
+        if pool.tags
+    }
+
+
+def test_a_first_deployment_of_twenty_pools_sets_each_and_records_only_the_restoring_ones(
+    cloudformation, pool_api, assembly
+):
+    for index in range(20):
+        pool_api.add_pool(f"pool-{index:02d}", retention=24)
+
+    created = cloudformation.deploy("Twenty", assembly.templates["Twenty"])
+
+    assert created.status == "CREATE_COMPLETE", created.failures
+    assert {retention(pool_api)[f"pool-{index:02d}"] for index in range(20)} == {48}
+    assert sorted(name for name in records(pool_api) if name.startswith("pool-")) == [
+        f"pool-{index:02d}" for index in range(0, 20, 4)
+    ]
+    assert len(created.requests) == 20
+    deleted = cloudformation.delete("Twenty")
+    assert deleted.status == "DELETE_COMPLETE"
+    assert [retention(pool_api)[f"pool-{index:02d}"] for index in range(0, 20, 4)] == [24] * 5
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_removed_resource_restores_its_pool_in_the_cleanup_after_its_grant_is_gone(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    removed = cloudformation.deploy("Retention", assembly.templates["SupportOnly"])
+
+    assert removed.status == "UPDATE_COMPLETE", removed.failures
+    assert [(r.request_type, r.stack_status) for r in removed.requests] == [
+        ("Delete", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    ]
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert records(pool_api).get("meeting-audio") is None
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_rename_with_a_new_retention_keeps_it_and_the_original_for_the_stacks_deletion(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    renamed = cloudformation.deploy("Retention", assembly.templates["RenamedRaised"])
+
+    assert renamed.status == "UPDATE_COMPLETE", renamed.failures
+    assert retention(pool_api)["meeting-audio"] == 168
+    assert records(pool_api)["meeting-audio"] == {
+        "original-retention-hours": "24",
+        "owner": "MeetingRenamed",
+        "owner-hours": "168",
+    }
+    cloudformation.delete("Retention")
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_rename_with_a_new_retention_rolled_back_puts_back_what_the_first_resource_declares(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    failed = cloudformation.deploy("Retention", assembly.templates["RenamedRaisedWithMissingPool"])
+
+    assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert retention(pool_api)["meeting-audio"] == 48  # the successor stepped back
+    assert records(pool_api)["meeting-audio"] == {
+        "original-retention-hours": "24",
+        "owner": "Meeting",
+        "owner-hours": "48",
+    }
+    assert any(
+        r.request_type == "Delete" and r.stack_status == "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+        for r in failed.requests
+        if r.logical_id.startswith("MeetingRenamed")
+    )
+    cloudformation.delete("Retention")
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_rename_that_drops_restore_on_delete_keeps_the_pool_and_forgets_the_original(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    renamed = cloudformation.deploy("Retention", assembly.templates["RenamedWithoutRestore"])
+
+    assert renamed.status == "UPDATE_COMPLETE", renamed.failures
+    assert retention(pool_api)["meeting-audio"] == 48
+    assert records(pool_api).get("meeting-audio") is None
+    cloudformation.delete("Retention")
+    assert retention(pool_api)["meeting-audio"] == 48  # nothing declares a restore any more
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_move_to_another_pool_restores_the_first_in_the_cleanup_and_the_second_on_deletion(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    moved = cloudformation.deploy("Retention", assembly.templates["Moved"])
+
+    assert moved.status == "UPDATE_COMPLETE", moved.failures
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert retention(pool_api)["other-audio"] == 48
+    assert records(pool_api).get("meeting-audio") is None
+    cloudformation.delete("Retention")
+    assert retention(pool_api)["other-audio"] == 36
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_failed_move_rolled_back_leaves_both_pools_as_declared_before_it(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    failed = cloudformation.deploy("Retention", assembly.templates["MovedWithMissingPool"])
+
+    assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert retention(pool_api) == {"meeting-audio": 48, "support-audio": 48, "other-audio": 36}
+    assert set(records(pool_api)) == {"meeting-audio"}
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_failed_create_rolled_back_puts_back_what_it_changed(cloudformation, pool_api, assembly):
+    failed = cloudformation.deploy("Retention", assembly.templates["DeclaredWithMissingPool"])
+
+    assert failed.status == "ROLLBACK_COMPLETE"
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert retention(pool_api)["support-audio"] == 48  # without restore_on_delete, a Delete leaves it
+    assert records(pool_api) == {}
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_damaged_record_or_a_pool_going_away_never_blocks_the_stacks_deletion(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+    pool_api.pools["meeting-audio"].tags["kvs-pool-retention:original-retention-hours"] = "²"
+
+    deleted = cloudformation.delete("Retention")
+
+    assert deleted.status == "DELETE_COMPLETE", deleted.failures
+    (meeting,) = (r for r in deleted.requests if r.logical_id.startswith("Meeting"))
+    assert meeting.response["Status"] == "SUCCESS"
+    assert meeting.invocation.done.wait(10)  # answered first, then the invocation ends
+    assert "NOT restored: its restore record is damaged" in meeting.invocation.logs
+    assert retention(pool_api)["meeting-audio"] == 48
+
+
+def test_a_move_that_failed_after_changing_the_new_pool_reaches_it_in_the_rollback(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+    pool_api.pools["other-audio"].settles_as = "FAILED"  # the update it makes leaves the pool broken
+
+    failed = cloudformation.deploy("Retention", assembly.templates["Moved"])
+
+    assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
+    other = "arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/other-audio"
+    meeting = [
+        (r.request_type, r.physical_id, r.stack_status)
+        for r in failed.requests
+        if r.logical_id.startswith("Meeting")
+    ]
+    # The FAILED Update named the pool it had changed, so the rollback's cleanup deletes that id: the Delete
+    # reaches the broken pool, says what it could not restore, and answers SUCCESS.
+    assert meeting[-1] == ("Delete", other, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    (delete,) = (r for r in failed.requests if r.request_type == "Delete")
+    assert delete.response["Status"] == "SUCCESS"
+    assert retention(pool_api)["meeting-audio"] == 48
     assert_nothing_denied(pool_api, cloudformation)
