@@ -20,7 +20,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cfn_response import DELIVERY_WORST_CASE_SECONDS, CloudFormationResource
 from crhelper import log_helper
 from pool_record import Holder
-from pool_retention import Deadline, InvalidRequest, PoolRetention, RetentionError, RetentionRequest
+from pool_retention import (
+    AccessDenied,
+    Deadline,
+    InvalidRequest,
+    PoolRetention,
+    RetentionError,
+    RetentionRequest,
+)
 from response_window import seconds_left
 from retention_rules import (
     IDENTIFIER_FORM,
@@ -227,6 +234,17 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
         pool = core.apply(
             request, resource=resource_of(event), new_to_pool=_new_to_pool(event, request, core)
         )
+    except AccessDenied as denied:
+        home = os.environ.get("AWS_REGION")
+        if region is None or region == home:
+            raise
+        # An ARN known only at deploy time, declared as pool_identifier, is granted the stack's region only.
+        raise AccessDenied(
+            f"Access denied to a pool in {region}, outside the stack's region ({home}): declare it with "
+            f"pool_arn or as a literal ARN, so that its ARN is granted ({denied.action} on "
+            f"{request.pool_identifier}).",
+            denied.action,
+        ) from None
     finally:
         if core.pool_arn:
             helper.PhysicalResourceId = core.pool_arn

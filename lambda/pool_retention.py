@@ -74,7 +74,9 @@ class PoolNotFound(RetentionError):
 
 
 class AccessDenied(RetentionError):
-    pass
+    def __init__(self, message: str, action: str = "") -> None:
+        super().__init__(message)
+        self.action = action
 
 
 class PoolFailed(RetentionError):
@@ -289,7 +291,14 @@ class PoolRetention:
                 record.successor,
             )
         logger.info("pool %s: record %s", arn, writes)
-        self.tag(arn, writes)
+        try:
+            self.tag(arn, writes)
+        except InvalidRequest as refused:  # the pool's tag limit, most likely: nothing was changed yet
+            raise InvalidRequest(
+                f"Could not record pool {request.pool_identifier}'s retention for restore_on_delete, kept in "
+                "tags on the pool: free a tag on the pool, or declare it without restore_on_delete. Its "
+                f"retention was left as it is ({refused})"
+            ) from None
 
     # --- Delete -------------------------------------------------------------------------------------
 
@@ -583,7 +592,8 @@ def _translate(error: ClientError, identifier: str, action: str, region: str) ->
     if code in DENIED_CODES:
         return AccessDenied(
             f"Access denied to {action} on pool {identifier}: grant the handler's role that action "
-            f"on the pool's ARN ({message})."
+            f"on the pool's ARN ({message}).",
+            action,
         )
     if code == "BadRequestException":
         return InvalidRequest(f"The service rejected the request for pool {identifier}: {message}.")

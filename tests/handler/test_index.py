@@ -516,3 +516,18 @@ def test_a_recent_event_is_acted_on_within_the_time_cloudformation_still_waits(
     assert only(responses)["Status"] == "SUCCESS"
     # ServiceTimeout 900 s, signed 800 s ago: 100 s left for CloudFormation, less the answering margin.
     assert 100 - index.RESPONSE_MARGIN_SECONDS - 2 < deadlines[0] <= 100 - index.RESPONSE_MARGIN_SECONDS
+
+
+def test_a_pool_in_another_region_denied_says_to_declare_it_with_pool_arn(responses, stubber, lambda_context):
+    arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
+    for _ in range(5):
+        stubber.add_client_error(GET, service_error_code="AccessDeniedException", http_status_code=403)
+
+    run(cloudformation_event("Create", {"PoolIdentifier": arn, "DataRetentionInHours": "48"}), lambda_context)
+
+    reason = only(responses)["Reason"]
+    assert reason.startswith(
+        "Access denied to a pool in eu-central-1, outside the stack's region (us-east-1): declare it with "
+        "pool_arn or as a literal ARN, so that its ARN is granted (chime:GetMediaPipelineKinesisVideoStreamPool"
+    )
+    assert len(reason) <= 256

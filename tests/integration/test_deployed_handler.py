@@ -375,3 +375,19 @@ def test_a_create_that_failed_after_its_update_is_undone_by_the_delete_that_foll
     assert deleted.body["Status"] == "SUCCESS"
     assert pool.retention == 24
     assert pool.tags == {}
+
+
+def test_a_pool_at_its_tag_limit_fails_a_restoring_create_and_keeps_its_retention(invoke, pool_api):
+    pool = pool_api.add_pool("meeting-audio", retention=24)
+    pool.tags = {f"team-{index:02d}": "media" for index in range(pool.max_tags - 1)}  # room for one more
+
+    invocation = invoke(cloudformation_event("Create", RESTORING))
+
+    assert_failed(
+        invocation,
+        "Could not record pool meeting-audio's retention for restore_on_delete, kept in tags on the pool: "
+        "free a tag on the pool, or declare it without restore_on_delete. Its retention was left as it is",
+    )
+    assert pool.retention == 24  # the record comes before the change: nothing half applied
+    assert pool_api.calls_of("PUT") == []
+    assert invocation.body["PhysicalResourceId"] == ARN  # the rollback's Delete finds the pool: no record

@@ -84,6 +84,8 @@ class Pool:
     # Another writer: when the current transition ends, the pool has this retention instead (once), as if
     # someone else had updated it meanwhile.
     settles_with_retention: int | None = None
+    # AWS's usual limit of tags a resource; a TagResource that would pass it is refused whole.
+    max_tags: int = 50
 
     @property
     def arn(self) -> str:
@@ -251,7 +253,17 @@ class PoolApi:
         if operation == "list-tags":
             return 200, {"Tags": [{"Key": key, "Value": value} for key, value in pool.tags.items()]}, None
         if operation == "tag-resource":
-            pool.tags.update({tag["Key"]: tag["Value"] for tag in body["Tags"]})
+            added = {tag["Key"]: tag["Value"] for tag in body["Tags"]}
+            if len(pool.tags | added) > pool.max_tags:
+                return (
+                    400,
+                    {
+                        "Code": "BadRequestException",
+                        "Message": f"A resource can have at most {pool.max_tags} tags",
+                    },
+                    "BadRequestException",
+                )
+            pool.tags.update(added)
             return 204, {}, None
         if operation == "untag-resource":
             for key in body["TagKeys"]:
