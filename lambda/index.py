@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 from cfn_response import DELIVERY_WORST_CASE_SECONDS, CloudFormationResource
 from crhelper import log_helper
 from pool_record import Holder
@@ -36,6 +35,7 @@ from retention_rules import (
     parse_retention_hours,
     same_pool,
 )
+from stack_view import ROLLING_BACK_AN_UPDATE, declared_retention, destination_resources, stack_status
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
@@ -61,14 +61,6 @@ STACK_CLIENT_CONFIG = Config(
 # under way when the deadline passes, then the response delivery's worst case with all its retries. An
 # invocation that timed out after answering would be retried by Lambda and act again.
 RESPONSE_MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS + DELIVERY_WORST_CASE_SECONDS
-ROLLING_BACK = frozenset(
-    {
-        "ROLLBACK_IN_PROGRESS",  # a stack's creation failed
-        "UPDATE_ROLLBACK_IN_PROGRESS",
-        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # where a rollback deletes what the update created
-        "IMPORT_ROLLBACK_IN_PROGRESS",
-    }
-)
 PROPERTIES = {"PoolIdentifier": IDENTIFIER_FORM, "DataRetentionInHours": RETENTION_RANGE}
 # RecordVersion: set by the construct on restore_on_delete resources, so that upgrading from 0.1.0 sends each
 # of them an Update, which names the resource in its pool's record.
@@ -100,18 +92,6 @@ def client_for(region: str | None) -> ChimeSDKMediaPipelinesClient:
 @functools.cache
 def stack_client_for(region: str) -> CloudFormationClient:
     return boto3.client("cloudformation", region_name=region, config=STACK_CLIENT_CONFIG)
-
-
-def stack_rolling_back(stack_id: str) -> bool | None:
-    """Whether the stack is rolling back (its status, from DescribeStacks); None when that is unknown."""
-    try:
-        stacks = stack_client_for(stack_id.split(":")[3]).describe_stacks(StackName=stack_id)["Stacks"]
-    except (ClientError, BotoCoreError, IndexError) as error:
-        logger.warning("could not read the status of stack %s: %s", stack_id, error)
-        return None
-    status = stacks[0]["StackStatus"] if stacks else ""
-    logger.info("stack status %s", status)
-    return status in ROLLING_BACK
 
 
 def resource_of(event: dict[str, Any]) -> Holder:
@@ -230,9 +210,12 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
         "%s: pool %s to %s h", event["RequestType"], request.pool_identifier, request.data_retention_in_hours
     )
     core = PoolRetention(client_for(region), deadline)
+    old = event.get("OldResourceProperties") or {}
+    new_to_pool = _new_to_pool(event, request, core)
+    was_restoring = not new_to_pool and str(old.get("RestoreOnDelete", "")).strip().lower() == "true"
     try:
         pool = core.apply(
-            request, resource=resource_of(event), new_to_pool=_new_to_pool(event, request, core)
+            request, resource=resource_of(event), new_to_pool=new_to_pool, was_restoring=was_restoring
         )
     except AccessDenied as denied:
         home = os.environ.get("AWS_REGION")
@@ -269,7 +252,7 @@ def _new_to_pool(event: dict[str, Any], request: RetentionRequest, core: PoolRet
 @answering
 def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
     """By default the pool keeps its retention: the resource never owned the pool. With RestoreOnDelete,
-    the pool's record decides (pool_record): hand it over, roll a take-over back, or restore the original.
+    the pool's record decides (pool_record): hand it over, give a take-over back, or restore the original.
 
     Lenient on purpose: a Delete that fails blocks the stack's deletion or rollback, so trouble with the
     pool is logged and answered SUCCESS.
@@ -279,35 +262,63 @@ def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
         pool = parse_pool_identifier(physical_id)
     except ValueError:
         pool = None
-    if (
-        pool is None or pool.region is None
-    ):  # crhelper's generated id: the Create failed before the pool was read
+    if pool is None or pool.region is None:  # crhelper's made-up id: the Create failed before reading
         logger.info("Delete: %s is not a pool ARN, nothing to do", physical_id)
         return physical_id
     properties = event.get("ResourceProperties") or {}
-    restore = str(properties.get("RestoreOnDelete", "")).strip().lower() == "true"
-    # CloudFormation sends the Delete of a resource's earlier pool (after it moved, or when a rollback moves
-    # it back) with the properties of one of the two; only properties naming this pool say what was declared
-    # for it. Otherwise the record alone decides.
-    declared_here = same_pool(
-        str(properties.get("PoolIdentifier", "")),
-        physical_id,
-        region=pool.region,
-        account=account_of(context),
-    )
-    if declared_here and not restore:
-        logger.info("Delete: leaving pool %s as it is", physical_id)
+    account = account_of(context)
+    stack_id = str(event["StackId"])
+    core = PoolRetention(client_for(pool.region), deadline)
+
+    def names_the_pool(identifier: str) -> bool:
+        return same_pool(identifier, physical_id, region=pool.region or "", account=account)
+
+    if str(properties.get("RestoreOnDelete", "")).strip().lower() != "true":
+        logger.info("Delete: %s", _leave(core, event, physical_id, names_the_pool))
         return physical_id
+    # Only properties naming this pool say what was declared for it: CloudFormation may send the Delete of
+    # a resource's earlier pool (after it moved) with the properties of the later one.
     try:
-        hours = parse_retention_hours(properties.get("DataRetentionInHours", "")) if declared_here else None
+        hours = (
+            parse_retention_hours(properties.get("DataRetentionInHours", ""))
+            if names_the_pool(str(properties.get("PoolIdentifier", "")))
+            else None
+        )
     except ValueError:
         hours = None
-    stack_id = str(event["StackId"])
-    outcome = PoolRetention(client_for(pool.region), deadline).release(
-        physical_id,
-        resource_of(event),
-        declared=hours,
-        stack_rolling_back=lambda: stack_rolling_back(stack_id),
-    )
+
+    def owner_gone(owner: Holder) -> bool | None:
+        """Gone when it was in this stack and the template the stack is moving to no longer declares it;
+        one in another stack may still be there."""
+        if owner.stack_id != stack_id:
+            return False
+        resources = destination_resources(stack_client_for(pool.region or ""), stack_id)
+        return None if resources is None else owner.logical_id not in resources
+
+    outcome = core.release(physical_id, resource_of(event), declared=hours, owner_gone=owner_gone)
     logger.info("Delete: %s", outcome)
     return physical_id
+
+
+def _leave(
+    core: PoolRetention, event: dict[str, Any], physical_id: str, names_the_pool: Callable[[str], bool]
+) -> str:
+    """A Delete without restore_on_delete leaves the pool, unless the stack is rolling back an update that
+    created this resource (a renamed construct): then the pool goes back to what the template the stack
+    rolls back to declares for it, which nothing else would put back."""
+    stack_id = str(event["StackId"])
+    client = stack_client_for(stack_id.split(":")[3])
+    if stack_status(client, stack_id) not in ROLLING_BACK_AN_UPDATE:
+        return f"leaving pool {physical_id} as it is"
+    resources = destination_resources(client, stack_id)
+    hours = declared_retention(resources or {}, str(event.get("ResourceType", "")), names_the_pool)
+    if hours is None:
+        return f"leaving pool {physical_id} as it is: the stack rolls back to no retention for it"
+    try:
+        core.apply(RetentionRequest(physical_id, hours))
+    except RetentionError as error:
+        logger.warning(
+            "pool %s NOT put back to %s h, as the stack rolls back to: %s", physical_id, hours, error
+        )
+        return f"pool {physical_id} left: {error}"
+    return f"pool {physical_id} back to {hours} h, as the template the stack rolls back to declares"

@@ -10,10 +10,13 @@ Tags on the pool, so the record lives as long as the pool and outlasts any funct
 
 Why a successor and not a new owner at once: CloudFormation creates a renamed or moved resource in the
 update phase and deletes the old one only in the cleanup phase; if the deployment fails in between, it
-deletes the new one instead and never tells the old one. So a takeover is pending until the old owner's
-Delete hands the record over; the successor's own Delete during a rollback gives it back and puts the
-pool back to what the owner declares. Each change of the record is one TagResource or UntagResource call,
-so the record is never half written, and each is made while the tags still authorize it: the role's
+deletes the new one instead and never tells the old one. So a take-over is pending until the old owner's
+Delete hands the record over. A successor's own Delete steps back (the pool back to what the owner
+declares) unless its owner is known to be gone: only then (the owner was in the successor's own stack,
+and that stack no longer declares it) does the successor restore, as the last resource holding the pool.
+
+Each change of the record is one TagResource or UntagResource call, so the record is never half written,
+and each is made while the tags still authorize it: the role's
 account-wide grant is conditioned on `owner-stack` or `successor-stack` naming the role's stack, which is
 how a Delete in the cleanup phase, after the exact grant for its pool is gone, may still restore it.
 
@@ -71,10 +74,9 @@ class PoolRecord:
 
 
 def read_record(tags: dict[str, str]) -> PoolRecord | None:
-    """The record among a pool's tags; None when there is none. Raises DamagedRecord."""
+    """The record among a pool's tags; None when there is none (owner or successor tags without the
+    original are what an earlier version's restore left behind: no record). Raises DamagedRecord."""
     if ORIGINAL not in tags:
-        if any(key in tags and tags[key] for key in RECORD_KEYS):
-            raise DamagedRecord(f"tag {ORIGINAL} is missing although other {PREFIX}* tags are present")
         return None
     original = _hours(tags, ORIGINAL)
     if original is None:
@@ -117,15 +119,17 @@ def tags_on_apply(
     delete the resource that held it, or roll this one back).
     """
     if record is None:
-        if current == declared:
-            return {}  # nothing changed, so nothing to restore
+        # Recorded even when nothing changes: the record also names the stack whose grant lets the
+        # resource's Delete reach the pool after its exact grant is gone (a removal's cleanup phase).
         return {ORIGINAL: str(current), **_owner_tags(resource, declared)}
     if record.successor == resource:
         return {}  # already taken over, waiting for the owner's hand-over
     if record.owner == resource:
         return {} if record.owner_hours == declared else {OWNER_HOURS: str(declared)}
-    if record.owner is None and not new_to_pool:
-        return _owner_tags(resource, declared)  # 0.1.0's record, adopted by an Update of its resource
+    if record.owner is None:
+        # 0.1.0's record names no owner: the first resource to meet it adopts it (its own resource's Update
+        # after the upgrade, or a resource that took it over).
+        return _owner_tags(resource, declared)
     return {SUCCESSOR_STACK: resource.stack_id, SUCCESSOR: resource.logical_id}
 
 
@@ -138,27 +142,28 @@ def _owner_tags(resource: Holder, hours: int) -> dict[str, str]:
 
 class Release(Enum):
     NOT_HELD = "not held"  # another resource owns the record: leave the pool
-    UNDECIDED = "undecided"  # a successor that cannot tell whether it is being rolled back: leave all
+    UNDECIDED = "undecided"  # a successor that cannot tell whether its owner is gone: leave all
     HAND_OVER = "hand over"  # the owner leaves while a successor holds the pool: it becomes the owner
-    STEP_BACK = "step back"  # a successor removed by a rollback: back to what the owner declares
+    STEP_BACK = "step back"  # a successor leaves while the owner may hold the pool: back to the owner
     RESTORE = "restore"  # the last resource holding the pool: put back the original
 
 
-def release_on_delete(record: PoolRecord, resource: Holder, *, rolling_back: bool | None = None) -> Release:
-    """What `resource`'s Delete does with the record. A successor's Delete depends on whether its stack is
-    rolling back (`rolling_back`; None when that could not be found out): see `needs_stack_status`."""
+def release_on_delete(record: PoolRecord, resource: Holder, *, owner_gone: bool | None = None) -> Release:
+    """What `resource`'s Delete does with the record. A successor's Delete depends on whether its owner is
+    gone (`owner_gone`, asked when `needs_owner_status`; None when that could not be found out)."""
     if record.successor == resource:
-        if rolling_back is None:
+        if owner_gone is None:
             return Release.UNDECIDED
-        # Not a rollback: the owner's hand-over never came (it was retained, or its Delete was lost), so
-        # the successor is in fact the last resource holding the pool.
-        return Release.STEP_BACK if rolling_back else Release.RESTORE
+        # A successor whose owner is gone is the last resource holding the pool (the owner's hand-over
+        # never came: it was retained, or its Delete was lost). One whose owner is there (a rollback, or a
+        # move between stacks abandoned) gives the pool back to it.
+        return Release.RESTORE if owner_gone else Release.STEP_BACK
     if not record.held_by(resource):
         return Release.NOT_HELD
     return Release.HAND_OVER if record.successor is not None else Release.RESTORE
 
 
-def needs_stack_status(record: PoolRecord, resource: Holder) -> bool:
+def needs_owner_status(record: PoolRecord, resource: Holder) -> bool:
     return record.successor == resource
 
 

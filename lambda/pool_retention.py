@@ -25,7 +25,7 @@ from pool_record import (
     PoolRecord,
     Release,
     hand_over_tags,
-    needs_stack_status,
+    needs_owner_status,
     present_keys,
     read_record,
     release_on_delete,
@@ -170,6 +170,9 @@ class PoolRetention:
     reads: int = 0
     pace: Pacing = field(init=False)
     pool_arn: str = ""  # once a read has named the pool: a FAILED answer names it too
+    # A grant made in the same deployment may take seconds to apply: denials are retried. A Delete comes
+    # after grants are removed, never added: its denials are final at once.
+    retry_denials: bool = True
     _last_fault: str = field(default="", init=False, repr=False)
 
     def __post_init__(self, pacing: Pacing | None) -> None:
@@ -187,19 +190,21 @@ class PoolRetention:
         *,
         resource: Holder | None = None,
         new_to_pool: bool = True,
+        was_restoring: bool = False,
         settled: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Bring the pool to the requested retention and return its settled configuration.
 
         `resource` is who asks (needed for the record of `restore_on_delete`); `new_to_pool` says whether it
-        takes this pool over (a Create, or an Update that moved it here) rather than keeping it; `settled`
-        is the pool as just read, if it was.
+        takes this pool over (a Create, or an Update that moved it here) rather than keeping it;
+        `was_restoring` whether it kept this pool with restore_on_delete until now; `settled` is the pool as
+        just read, if it was.
         """
         identifier = request.pool_identifier
         wanted = request.data_retention_in_hours
         pool = settled or self.wait_until_settled(identifier)
         if resource is not None:
-            self._keep_record(pool, request, resource, new_to_pool=new_to_pool)
+            self._keep_record(pool, request, resource, new_to_pool=new_to_pool, was_restoring=was_restoring)
         reapplied = 0
         conflict_is_refusal = False
         while True:
@@ -240,21 +245,32 @@ class PoolRetention:
             conflict_is_refusal = True
 
     def _keep_record(
-        self, pool: dict[str, Any], request: RetentionRequest, resource: Holder, *, new_to_pool: bool
+        self,
+        pool: dict[str, Any],
+        request: RetentionRequest,
+        resource: Holder,
+        *,
+        new_to_pool: bool,
+        was_restoring: bool,
     ) -> None:
-        """Before any change: write this resource's record (restore_on_delete), or, without
-        restore_on_delete, remove a record that would make the resource it takes the pool over from
-        restore the pool on its Delete."""
+        """Before any change: write this resource's record (restore_on_delete); or, without
+        restore_on_delete, remove a record that would otherwise restore the pool on a Delete: the record of
+        the resource it takes the pool over from, or its own once restore_on_delete is turned off."""
         arn = str(pool["PoolArn"])
         current, wanted = retention_of(pool), request.data_retention_in_hours
         if not request.restore_on_delete:
-            # Only when it takes the pool over already at its retention: had it to change the retention,
-            # that earlier resource's Delete would find the pool changed and leave it.
-            if not new_to_pool or current != wanted:
+            # A take-over that changes the retention needs nothing: the earlier resource's Delete finds the
+            # pool changed and leaves it.
+            taking_over = new_to_pool and current == wanted
+            if not (taking_over or was_restoring):
                 return
             tags = self.tags(arn)
             keys = present_keys(tags)
-            if keys:
+            try:
+                record = read_record(tags)
+            except DamagedRecord:
+                record = None
+            if keys and (taking_over or record is None or record.held_by(resource)):
                 logger.warning(
                     "pool %s: removing the restore record %s: %s declares the pool without "
                     "restore_on_delete, so its retention before kvs-pool-retention (%s h) is not put back",
@@ -274,13 +290,12 @@ class PoolRetention:
                 "pool's kvs-pool-retention:* tags, or remove them (the original retention is then "
                 "forgotten), then redeploy."
             ) from None
+        leftovers = [key for key in present_keys(tags) if record is None or tags[key] == ""]
+        if leftovers and (record is None or record.owner == resource):
+            # Successor tags a hand-over or step-back emptied (never a moment without a holder: they go
+            # with the owner's next event), or tags an earlier version's restore left without a record.
+            self.untag(arn, leftovers)
         writes = tags_on_apply(record, resource, new_to_pool=new_to_pool, current=current, declared=wanted)
-        if record is not None and record.owner == resource:
-            # A hand-over or a step-back empties the successor tags in the same write that changes the
-            # owner (never a moment without a holder); the owner removes them on its next event.
-            emptied = [key for key in present_keys(tags) if tags[key] == ""]
-            if emptied:
-                self.untag(arn, emptied)
         if not writes:
             return
         if record is not None and SUCCESSOR in writes and record.successor not in (None, resource):
@@ -308,7 +323,7 @@ class PoolRetention:
         resource: Holder,
         *,
         declared: int | None,
-        stack_rolling_back: Callable[[], bool | None],
+        owner_gone: Callable[[Holder], bool | None],
     ) -> str:
         """What `resource`'s Delete does to its pool (restore_on_delete): says what it did, one line.
 
@@ -317,10 +332,14 @@ class PoolRetention:
         undone is logged at WARNING with the value to set by hand. `declared` is what the resource
         declared for this pool (None when the event's properties name another pool).
         """
+        self.retry_denials = False
         try:
             tags = self.tags(pool_arn)
         except PoolNotFound:
             return f"pool {pool_arn} no longer exists: nothing to restore"
+        except AccessDenied:
+            # Neither declared by this stack any more nor recorded as this stack's: nothing of its to undo.
+            return f"pool {pool_arn}: the role may not read its record, so no record names this stack"
         except RetentionError as error:
             return self._left(pool_arn, f"its record could not be read: {error}")
         try:
@@ -329,8 +348,8 @@ class PoolRetention:
             return self._left(pool_arn, f"its restore record is damaged ({damage}); set it by hand")
         if record is None:
             return f"pool {pool_arn} has no restore record: nothing to restore"
-        rolling_back = stack_rolling_back() if needs_stack_status(record, resource) else None
-        decision = release_on_delete(record, resource, rolling_back=rolling_back)
+        gone = owner_gone(record.owner) if record.owner and needs_owner_status(record, resource) else None
+        decision = release_on_delete(record, resource, owner_gone=gone)
         try:
             return self._release(pool_arn, record, resource, decision, declared, present_keys(tags))
         except PoolNotFound:
@@ -355,7 +374,7 @@ class PoolRetention:
             return self._left(
                 pool_arn,
                 f"{resource} took it over from {record.owner or 'an earlier resource'} and could not tell "
-                "whether its stack is rolling back (DescribeStacks failed); record left for the owner",
+                "whether that resource is still declared (GetTemplate failed); record left for it",
             )
         if decision is Release.HAND_OVER:
             current = retention_of(self.wait_until_settled(pool_arn))
@@ -363,12 +382,16 @@ class PoolRetention:
             return f"pool {pool_arn}: record handed over to {record.successor} at {current} h, pool left"
         if decision is Release.STEP_BACK:
             target = record.owner_hours
-            if target is not None and target >= MIN_UPDATE_HOURS:
-                self.apply(RetentionRequest(pool_identifier=pool_arn, data_retention_in_hours=target))
-            self.tag(pool_arn, STEP_BACK_TAGS)
+            try:
+                if target is not None and target >= MIN_UPDATE_HOURS:
+                    self.apply(RetentionRequest(pool_identifier=pool_arn, data_retention_in_hours=target))
+            finally:
+                # Whatever became of the pool, this resource no longer holds it: a successor tag left
+                # naming it would have the owner's Delete hand the record to a resource that is gone.
+                self.tag(pool_arn, STEP_BACK_TAGS)
             if target is None:
                 return self._left(pool_arn, f"{record.owner or 'its owner'} declares no known retention")
-            return f"pool {pool_arn}: take-over rolled back, back to {target} h for {record.owner}"
+            return f"pool {pool_arn}: take-over given back, back to {target} h for {record.owner}"
         return self._restore(pool_arn, record, resource, declared, keys)
 
     def _restore(
@@ -515,7 +538,7 @@ class PoolRetention:
                 if code in DENIED_CODES:
                     self.pace.served()  # an answer about the caller, not about load
                     denials += 1
-                    if denials > len(ACCESS_DENIED_RETRY_DELAYS):
+                    if not self.retry_denials or denials > len(ACCESS_DENIED_RETRY_DELAYS):
                         raise
                     retry = ACCESS_DENIED_RETRY_DELAYS[denials - 1]
                     if retry > self.deadline.remaining():

@@ -369,12 +369,13 @@ class RetentionProvider(Construct):
                         },
                     }
                 )
-            # A successor's Delete asks whether its stack is rolling back (lambda/pool_record.py).
+            # Some Deletes ask their own stack whether it rolls an update back and what the template it
+            # moves to declares (lambda/stack_view.py).
             statements.append(
                 {
-                    "Sid": "ThisStackStatus",
+                    "Sid": "ThisStack",
                     "Effect": "Allow",
-                    "Action": "cloudformation:DescribeStacks",
+                    "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
                     "Resource": Aws.STACK_ID,
                 }
             )

@@ -156,9 +156,9 @@ def test_cleanup_deletes_are_granted_the_pools_whose_record_names_this_stack_and
         for sid, tag in (("RecordedByThisStack", "owner-stack"), ("TakenOverByThisStack", "successor-stack"))
     ] + [
         {
-            "Sid": "ThisStackStatus",
+            "Sid": "ThisStack",
             "Effect": "Allow",
-            "Action": "cloudformation:DescribeStacks",
+            "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
             "Resource": STACK_ARN,
         }
     ]

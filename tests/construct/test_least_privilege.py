@@ -87,3 +87,19 @@ def test_past_it_the_grant_widens_with_the_acknowledged_reason(tmp_path):
         "CloudFormation's 500 resources a stack leave room for" in reason
         for reason in suppression_reasons(pool_policy(template))
     )
+
+
+def test_the_readmes_figures_for_twenty_character_names(tmp_path):
+    """68 ARNs inline, 51 in each managed policy: what the README quotes."""
+    inline, managed = pool_documents(synthesize(tmp_path, 68 + 51 + 1))
+
+    assert [len(declared(inline)), *(len(declared([document])) for document in managed)] == [68, 51, 1]
+
+
+def test_a_default_stack_holds_at_most_493_pools_and_cdk_refuses_494(tmp_path):
+    """The handler's 6 resources and AWS::CDK::Metadata leave 493 of CloudFormation's 500 for pools."""
+    template = synthesize(tmp_path / "fits", LAST_EXACT + 9)
+    assert len(template["Resources"]) == 500
+
+    with pytest.raises(RuntimeError, match="greater than allowed maximum of 500"):
+        synthesize(tmp_path / "over", LAST_EXACT + 10)

@@ -13,9 +13,18 @@ import cfn_response
 import index
 import pytest
 from botocore.stub import Stubber
+from pool_record import RECORD_KEYS
 
-from tests.fakes import POOL_ARN, POOL_NAME, cloudformation_event, pool_configuration
-from tests.handler.stubs import GET, UPDATE, expect_restore, expect_tagging, expect_tags, record
+from tests.fakes import POOL_ARN, POOL_NAME, STACK_ID, cloudformation_event, pool_configuration
+from tests.handler.stubs import (
+    GET,
+    UPDATE,
+    expect_restore,
+    expect_tagging,
+    expect_tags,
+    expect_untagging,
+    record,
+)
 
 
 @pytest.fixture
@@ -45,6 +54,49 @@ def stubber(monkeypatch) -> Iterator[Stubber]:
         stub.regions = regions  # type: ignore[attr-defined]
         yield stub
         stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def stack_api(monkeypatch) -> Iterator[Stubber]:
+    """CloudFormation's API as the handler asks it (DescribeStacks, GetTemplate), stubbed; nothing else
+    may be asked."""
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    monkeypatch.setattr(index, "stack_client_for", lambda region: client)
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def expect_status(stack_api: Stubber, status: str) -> None:
+    stack_api.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackId": STACK_ID,
+                    "StackName": "Retention",
+                    "CreationTime": "2026-11-30T00:00:00Z",
+                    "StackStatus": status,
+                }
+            ]
+        },
+        {"StackName": STACK_ID},
+    )
+
+
+def expect_template(stack_api: Stubber, resources: dict) -> None:
+    stack_api.add_response(
+        "get_template",
+        {"TemplateBody": json.dumps({"Resources": resources})},
+        {"StackName": STACK_ID, "TemplateStage": "Processed"},
+    )
+
+
+def retention_resource(pool: str, hours: int, **extra: str) -> dict:
+    return {
+        "Type": "Custom::KinesisVideoStreamPoolRetention",
+        "Properties": {"ServiceToken": "arn", "PoolIdentifier": pool, "DataRetentionInHours": hours, **extra},
+    }
 
 
 def expect_get(stubber: Stubber, hours: int, identifier: str = POOL_NAME, name: str = POOL_NAME) -> None:
@@ -139,7 +191,11 @@ def test_a_pool_arn_is_read_through_its_own_region(responses, stubber, lambda_co
     [POOL_ARN, "Retention_Pool0B9733A61_ABCDEFGH", ""],
     ids=["pool-arn", "failed-create-id", "empty"],
 )
-def test_delete_answers_at_once_without_calling_the_api(responses, stubber, lambda_context, physical_id):
+def test_delete_answers_at_once_without_calling_the_pool_api(
+    responses, stubber, stack_api, lambda_context, physical_id
+):
+    if physical_id.startswith("arn:"):  # a pool: is the stack rolling an update back?
+        expect_status(stack_api, "DELETE_IN_PROGRESS")
     started = time.monotonic()
 
     run(cloudformation_event("Delete", PhysicalResourceId=physical_id), lambda_context)
@@ -352,9 +408,9 @@ def test_an_update_on_the_same_pool_keeps_it_and_one_that_moves_takes_it_over(
     seen: list[bool] = []
     real_apply = index.PoolRetention.apply
 
-    def apply(self, request, *, resource=None, new_to_pool=True, settled=None):
-        seen.append(new_to_pool)
-        return real_apply(self, request, resource=resource, new_to_pool=new_to_pool, settled=settled)
+    def apply(self, request, **context):
+        seen.append(context["new_to_pool"])
+        return real_apply(self, request, **context)
 
     monkeypatch.setattr(index.PoolRetention, "apply", apply)
     expect_get(stubber, 48)
@@ -373,28 +429,95 @@ def test_an_update_on_the_same_pool_keeps_it_and_one_that_moves_takes_it_over(
     assert seen == [False, False, True]
 
 
-def test_a_delete_whose_properties_name_another_pool_asks_the_record(responses, stubber, lambda_context):
-    """After a move, CloudFormation deletes the earlier pool's id: whatever properties come with it, the
-    record on that pool decides, so a pool this resource restores is restored."""
-    expect_restore(stubber, POOL_ARN, current=48, original=24)
-    properties = {"PoolIdentifier": "other-pool", "DataRetentionInHours": "72"}  # no RestoreOnDelete
+@pytest.mark.parametrize(
+    "status", ["DELETE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]
+)
+def test_a_delete_without_restore_on_delete_leaves_the_pool_unless_an_update_rolls_back(
+    responses, stubber, stack_api, lambda_context, status
+):
+    expect_status(stack_api, status)
 
-    run(cloudformation_event("Delete", properties, PhysicalResourceId=POOL_ARN), lambda_context)
+    run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
 
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def test_a_successors_delete_asks_its_stack_whether_it_is_rolling_back(
-    responses, stubber, lambda_context, monkeypatch
+def test_a_resource_deleted_by_an_update_rollback_puts_the_pool_back_as_the_old_template_declares(
+    responses, stubber, stack_api, lambda_context
 ):
-    statuses: list[str] = []
-    monkeypatch.setattr(index, "stack_rolling_back", lambda stack_id: statuses.append(stack_id) or True)
+    """A renamed construct created by a failed update: the old one gets no event, so the new one's Delete
+    puts the pool back to the retention the template the stack rolls back to declares."""
+    expect_status(stack_api, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    expect_template(
+        stack_api, {"Old": retention_resource(POOL_NAME, 168), "Other": retention_resource("other-pool", 12)}
+    )
+    expect_get(stubber, 12, identifier=POOL_ARN)
+    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(168, "UPDATING")})
+    expect_get(stubber, 168, identifier=POOL_ARN)
+    renamed = {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "12"}
+
+    run(cloudformation_event("Delete", renamed, PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_a_rollback_to_a_template_that_declares_the_pool_by_a_deploy_time_value_leaves_it(
+    responses, stubber, stack_api, lambda_context
+):
+    expect_status(stack_api, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    expect_template(stack_api, {"Old": retention_resource(POOL_NAME, {"Ref": "Hours"})})  # type: ignore[arg-type]
+
+    run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize(
+    ("declared", "gone"), [(True, False), (False, True)], ids=["owner-declared", "owner-gone"]
+)
+def test_a_successor_asks_the_stacks_template_whether_its_owner_is_still_declared(
+    responses, stubber, stack_api, lambda_context, declared, gone
+):
     expect_tags(
         stubber,
         POOL_ARN,
         {
             **record(owner_hours=48, logical_id="Old"),
-            "kvs-pool-retention:successor-stack": cloudformation_event("Delete")["StackId"],
+            "kvs-pool-retention:successor-stack": STACK_ID,
+            "kvs-pool-retention:successor": "Pool0B9733A61",
+        },
+    )
+    expect_template(
+        stack_api, {"Old": retention_resource(POOL_NAME, 48, RestoreOnDelete="true")} if declared else {}
+    )
+    expect_get(stubber, 48, identifier=POOL_ARN)
+    if gone:  # the last resource holding the pool: restored, the record removed
+        stubber.add_response(
+            UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "UPDATING")}
+        )
+        expect_get(stubber, 24, identifier=POOL_ARN)
+        expect_untagging(stubber, POOL_ARN, list(RECORD_KEYS))
+    else:  # its owner holds the pool again
+        expect_tagging(
+            stubber, POOL_ARN, {"kvs-pool-retention:successor-stack": "", "kvs-pool-retention:successor": ""}
+        )
+
+    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_a_successor_whose_owner_is_in_another_stack_never_restores(
+    responses, stubber, stack_api, lambda_context
+):
+    elsewhere = STACK_ID.replace("Retention/1b2c3d4e", "Audio/5f6a7b8c")
+    expect_tags(
+        stubber,
+        POOL_ARN,
+        {
+            **record(owner_hours=48, logical_id="Old"),
+            "kvs-pool-retention:owner-stack": elsewhere,
+            "kvs-pool-retention:successor-stack": STACK_ID,
             "kvs-pool-retention:successor": "Pool0B9733A61",
         },
     )
@@ -406,46 +529,6 @@ def test_a_successors_delete_asks_its_stack_whether_it_is_rolling_back(
     run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
 
     assert only(responses)["Status"] == "SUCCESS"
-    assert statuses == [cloudformation_event("Delete")["StackId"]]
-
-
-@pytest.mark.parametrize(
-    ("status", "rolling_back"),
-    [
-        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", True),
-        ("ROLLBACK_IN_PROGRESS", True),
-        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
-        ("DELETE_IN_PROGRESS", False),
-    ],
-)
-def test_the_stack_status_says_whether_a_delete_is_part_of_a_rollback(monkeypatch, status, rolling_back):
-    client = boto3.client("cloudformation", region_name="us-east-1")
-    stack_id = cloudformation_event("Delete")["StackId"]
-    monkeypatch.setattr(index, "stack_client_for", lambda region: client)
-    with Stubber(client) as stub:
-        stub.add_response(
-            "describe_stacks",
-            {
-                "Stacks": [
-                    {
-                        "StackId": stack_id,
-                        "StackName": "Retention",
-                        "CreationTime": "2026-11-30T00:00:00Z",
-                        "StackStatus": status,
-                    }
-                ]
-            },
-            {"StackName": stack_id},
-        )
-        assert index.stack_rolling_back(stack_id) is rolling_back
-
-
-def test_a_stack_status_that_cannot_be_read_is_unknown(monkeypatch):
-    client = boto3.client("cloudformation", region_name="us-east-1")
-    monkeypatch.setattr(index, "stack_client_for", lambda region: client)
-    with Stubber(client) as stub:
-        stub.add_client_error("describe_stacks", service_error_code="AccessDenied", http_status_code=403)
-        assert index.stack_rolling_back(cloudformation_event("Delete")["StackId"]) is None
 
 
 def test_an_invalid_restore_on_delete_fails_create(responses, stubber, lambda_context):
@@ -528,6 +611,6 @@ def test_a_pool_in_another_region_denied_says_to_declare_it_with_pool_arn(respon
     reason = only(responses)["Reason"]
     assert reason.startswith(
         "Access denied to a pool in eu-central-1, outside the stack's region (us-east-1): declare it with "
-        "pool_arn or as a literal ARN, so that its ARN is granted (chime:GetMediaPipelineKinesisVideoStreamPool"
+        "pool_arn or as a literal ARN, so that its ARN is granted (chime:GetMediaPipeline"
     )
     assert len(reason) <= 256

@@ -76,9 +76,9 @@ def test_a_damaged_record_is_named_with_the_tag_and_its_value(changed, named):
         read_record({**tags(owned()), **changed})
 
 
-def test_record_tags_without_the_original_are_damaged():
-    with pytest.raises(DamagedRecord, match=f"tag {ORIGINAL} is missing"):
-        read_record({OWNER_STACK: STACK, OWNER: "MeetingAudio"})
+def test_record_tags_without_the_original_are_leftovers_not_a_record():
+    """What 0.1.0's restore leaves after a rollback to it: it removes the original's tag only."""
+    assert read_record({OWNER_STACK: STACK, OWNER: "MeetingAudio", OWNER_HOURS: "48"}) is None
 
 
 # --- Create and Update --------------------------------------------------------------------------------
@@ -93,8 +93,14 @@ def test_the_first_change_records_the_original_and_its_owner():
     }
 
 
-def test_no_change_needs_no_record():
-    assert tags_on_apply(None, OLD, new_to_pool=True, current=168, declared=168) == {}
+def test_a_resource_finding_its_retention_already_set_records_it_too():
+    """So that its removal's Delete, once the exact grant is gone, is still allowed to read the pool."""
+    assert tags_on_apply(None, OLD, new_to_pool=True, current=168, declared=168) == {
+        ORIGINAL: "168",
+        OWNER_STACK: STACK,
+        OWNER: "MeetingAudio",
+        OWNER_HOURS: "168",
+    }
 
 
 def test_the_owner_changing_its_retention_records_only_the_new_hours():
@@ -115,17 +121,14 @@ def test_a_successor_asked_again_writes_nothing():
     assert tags_on_apply(owned(successor=NEW), NEW, new_to_pool=True, current=200, declared=200) == {}
 
 
-def test_a_record_of_0_1_0_is_adopted_by_its_resources_update_and_taken_over_by_a_new_one():
+@pytest.mark.parametrize("new_to_pool", [False, True], ids=["its-resources-update", "a-new-resource"])
+def test_a_record_of_0_1_0_is_adopted_by_the_first_resource_to_meet_it(new_to_pool):
     legacy = PoolRecord(original=24, owner=None, owner_hours=None)
 
-    assert tags_on_apply(legacy, OLD, new_to_pool=False, current=168, declared=168) == {
+    assert tags_on_apply(legacy, OLD, new_to_pool=new_to_pool, current=168, declared=168) == {
         OWNER_STACK: STACK,
         OWNER: "MeetingAudio",
         OWNER_HOURS: "168",
-    }
-    assert tags_on_apply(legacy, NEW, new_to_pool=True, current=168, declared=168) == {
-        SUCCESSOR_STACK: STACK,
-        SUCCESSOR: "MeetingAudioRenamed",
     }
 
 
@@ -144,10 +147,10 @@ def test_a_resource_that_no_longer_holds_the_record_leaves_the_pool():
     assert release_on_delete(owned(by=NEW), OLD) is Release.NOT_HELD
 
 
-def test_a_successor_rolled_back_steps_back_and_one_deleted_later_restores():
-    assert release_on_delete(owned(successor=NEW), NEW, rolling_back=True) is Release.STEP_BACK
-    assert release_on_delete(owned(successor=NEW), NEW, rolling_back=False) is Release.RESTORE
-    assert release_on_delete(owned(successor=NEW), NEW, rolling_back=None) is Release.UNDECIDED
+def test_a_successor_steps_back_while_its_owner_may_be_there_and_restores_only_once_it_is_gone():
+    assert release_on_delete(owned(successor=NEW), NEW, owner_gone=False) is Release.STEP_BACK
+    assert release_on_delete(owned(successor=NEW), NEW, owner_gone=True) is Release.RESTORE
+    assert release_on_delete(owned(successor=NEW), NEW, owner_gone=None) is Release.UNDECIDED
 
 
 def test_the_unnamed_owner_of_a_0_1_0_record_restores_or_hands_over():

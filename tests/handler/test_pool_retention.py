@@ -380,9 +380,9 @@ def test_without_restore_on_delete_a_change_or_a_kept_pool_never_reads_tags(stub
     retention(stubbed, clock).apply(KEPT, resource=ME, new_to_pool=False)
 
 
-def release(stubbed, clock, *, resource=ME, declared=48, rolling_back=None, seconds=300) -> str:
+def release(stubbed, clock, *, resource=ME, declared=48, owner_gone=None, seconds=300) -> str:
     return retention(stubbed, clock, seconds).release(
-        POOL_ARN, resource, declared=declared, stack_rolling_back=lambda: rolling_back
+        POOL_ARN, resource, declared=declared, owner_gone=lambda owner: owner_gone
     )
 
 
@@ -408,7 +408,7 @@ def test_an_owner_with_a_successor_hands_the_record_over_and_leaves_the_pool(stu
     assert "handed over to Retention/Renamed at 200 h" in release(stubbed, clock, declared=168)
 
 
-def test_a_successor_deleted_by_a_rollback_puts_the_pool_back_to_what_the_owner_declares(stubbed, clock):
+def test_a_successor_whose_owner_is_still_declared_gives_the_pool_back_to_it(stubbed, clock):
     _, stubber = stubbed
     expect_tags(
         stubber,
@@ -420,7 +420,7 @@ def test_a_successor_deleted_by_a_rollback_puts_the_pool_back_to_what_the_owner_
     stubber.add_response(GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(168)})
     expect_tagging(stubber, POOL_ARN, {SUCCESSOR_STACK: "", SUCCESSOR: ""})
 
-    assert "back to 168 h for Retention/Old" in release(stubbed, clock, rolling_back=True)
+    assert "back to 168 h for Retention/Old" in release(stubbed, clock, owner_gone=False)
 
 
 def test_a_delete_that_no_longer_holds_the_record_changes_nothing(stubbed, clock):
@@ -489,13 +489,15 @@ def test_an_original_of_zero_hours_cannot_be_set_again_and_the_record_is_dropped
     assert "its original retention of 0 h cannot be set again" in release(stubbed, clock)
 
 
-def test_a_successor_that_cannot_tell_whether_it_is_rolled_back_leaves_everything(stubbed, clock):
+def test_a_successor_that_cannot_tell_whether_its_owner_is_gone_leaves_everything(stubbed, clock):
     _, stubber = stubbed
     expect_tags(
         stubber, POOL_ARN, {**record(logical_id="Old"), SUCCESSOR_STACK: STACK_ID, SUCCESSOR: "Pool0B9733A61"}
     )
 
-    assert "could not tell whether its stack is rolling back" in release(stubbed, clock, rolling_back=None)
+    assert "could not tell whether that resource is still declared" in release(
+        stubbed, clock, owner_gone=None
+    )
 
 
 def test_the_owner_removes_the_successor_tags_a_hand_over_emptied(stubbed, clock):

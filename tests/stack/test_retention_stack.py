@@ -55,6 +55,25 @@ DECLARATIONS: dict[str, dict[str, tuple[str, int, bool]]] = {
         "Support": ("support-audio", 48, False),
         "Missing": ("no-such-pool", 48, False),
     },
+    "MeetingWithoutRestore": {
+        "Meeting": ("meeting-audio", 48, False),
+        "Support": ("support-audio", 48, False),
+    },
+    "PlainDeclared": {"Meeting": ("meeting-audio", 48, False), "Support": ("support-audio", 48, False)},
+    "RenamedPlainLowerWithMissingPool": {
+        "MeetingPlain": ("meeting-audio", 12, False),
+        "Support": ("support-audio", 48, False),
+        "Missing": ("no-such-pool", 48, False),
+    },
+    "PlainRenamedLowerWithMissingPool": {
+        "MeetingRenamed": ("meeting-audio", 12, False),
+        "Support": ("support-audio", 48, False),
+        "Missing": ("no-such-pool", 48, False),
+    },
+    "AtCurrent": {"Meeting": ("meeting-audio", 24, True), "Support": ("support-audio", 48, False)},
+    "OtherApp": {"Other": ("meeting-audio", 48, True)},
+    "OtherAppEmpty": {"Unrelated": ("support-audio", 48, False)},
+    "OtherOwner": {"OtherOwner": ("other-audio", 72, True)},
     "Twenty": {f"Pool{index}": (f"pool-{index:02d}", 48, index % 4 == 0) for index in range(20)},
 }
 
@@ -366,3 +385,100 @@ def test_a_move_that_failed_after_changing_the_new_pool_reaches_it_in_the_rollba
     assert delete.response["Status"] == "SUCCESS"
     assert retention(pool_api)["meeting-audio"] == 48
     assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_pool_moved_to_another_stack_in_the_other_order_is_restored_then_set_again(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    cloudformation.deploy("Retention", assembly.templates["SupportOnly"])
+    assert retention(pool_api)["meeting-audio"] == 24
+    taken = cloudformation.deploy("Audio", assembly.templates["MeetingOnly"])
+
+    assert taken.status == "CREATE_COMPLETE", taken.failures
+    assert retention(pool_api)["meeting-audio"] == 48
+    cloudformation.delete("Audio")
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_turning_restore_on_delete_off_removes_the_record_and_the_pool_stays_on_deletion(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+
+    turned_off = cloudformation.deploy("Retention", assembly.templates["MeetingWithoutRestore"])
+    assert records(pool_api).get("meeting-audio") is None  # no record left to grant or restore
+    deleted = cloudformation.delete("Retention")
+
+    assert turned_off.status == "UPDATE_COMPLETE", turned_off.failures
+    assert deleted.status == "DELETE_COMPLETE", deleted.failures
+    assert retention(pool_api)["meeting-audio"] == 48
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+@pytest.mark.parametrize("renamed", ["RenamedPlainLowerWithMissingPool", "PlainRenamedLowerWithMissingPool"])
+def test_a_rename_to_a_lower_retention_rolled_back_puts_back_what_the_old_resource_declares(
+    cloudformation, pool_api, assembly, renamed
+):
+    """The new resource set 12 h; the old one gets no event in the rollback. Without restore_on_delete the
+    new one's Delete asks its stack for the template it rolls back to, and puts its retention back."""
+    declared = "Declared" if renamed.startswith("Renamed") else "PlainDeclared"
+    cloudformation.deploy("Retention", assembly.templates[declared])
+
+    failed = cloudformation.deploy("Retention", assembly.templates[renamed])
+
+    assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert retention(pool_api)["meeting-audio"] == 48
+    assert "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" in cloudformation.template_calls
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_pool_two_stacks_restore_keeps_the_first_ones_retention_when_the_second_goes(
+    cloudformation, pool_api, assembly
+):
+    """The second stack's resource is the record's successor: its Delete, its owner in another stack,
+    gives the pool back instead of restoring it, whether the stack is deleted or the resource removed."""
+    cloudformation.deploy("Retention", assembly.templates["MeetingOnly"])
+    cloudformation.deploy("Other", assembly.templates["OtherApp"])
+
+    removed = cloudformation.deploy("Other", assembly.templates["OtherAppEmpty"])
+
+    assert removed.status == "UPDATE_COMPLETE", removed.failures
+    assert retention(pool_api)["meeting-audio"] == 48
+    assert records(pool_api)["meeting-audio"]["owner"] == "Meeting"
+    cloudformation.deploy("Other", assembly.templates["OtherApp"])
+    cloudformation.delete("Other")
+    assert retention(pool_api)["meeting-audio"] == 48
+    cloudformation.delete("Retention")
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_resource_declared_at_the_pools_retention_is_recorded_so_its_removal_reaches_the_pool(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Retention", assembly.templates["AtCurrent"])
+    assert records(pool_api)["meeting-audio"]["original-retention-hours"] == "24"
+
+    removed = cloudformation.deploy("Retention", assembly.templates["SupportOnly"])
+
+    assert removed.status == "UPDATE_COMPLETE", removed.failures
+    assert records(pool_api).get("meeting-audio") is None
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert_nothing_denied(pool_api, cloudformation)
+
+
+def test_a_move_onto_a_pool_another_stack_holds_that_fails_gives_the_take_over_back(
+    cloudformation, pool_api, assembly
+):
+    cloudformation.deploy("Other", assembly.templates["OtherOwner"])
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+    pool_api.pools["other-audio"].settles_as = "FAILED"
+
+    failed = cloudformation.deploy("Retention", assembly.templates["Moved"])
+
+    assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert "successor" not in records(pool_api)["other-audio"]  # it no longer takes other-audio over
+    assert records(pool_api)["other-audio"]["owner"] == "OtherOwner"

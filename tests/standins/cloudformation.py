@@ -251,6 +251,9 @@ class Stack:
     exports: dict[str, Any] = field(default_factory=dict)
     operations: list[StackOperation] = field(default_factory=list)
     status_reason: str = ""
+    # What GetTemplate answers: the template the stack is moving to (the new one while it is updated and
+    # cleaned up, the old one while it rolls back), as CloudFormation's API shows it.
+    destination: dict = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def physical_id(self, logical_id: str) -> str | None:
@@ -1015,6 +1018,7 @@ class CloudFormation:
         self.ssm_parameters: dict[str, str] = {BOOTSTRAP_VERSION_PARAMETER: "27"}
         self.credentials: dict[str, str] = {}  # access key -> secret, for the DescribeStacks endpoint
         self.describe_calls: list[DescribeStacksCall] = []
+        self.template_calls: list[str] = []  # the stack's status at each GetTemplate answered
         self.url = ""
         self._stacks: dict[str, Stack] = {}  # live stacks by name
         self._by_id: dict[str, Stack] = {}  # every stack ever, deleted ones included
@@ -1153,6 +1157,7 @@ class CloudFormation:
         result = StackOperation(stack.name, stack.stack_id, "DELETE")
         stack.operations.append(result)
         op = _Operation(self, stack, result)
+        stack.destination = stack.template
         op.set_status("DELETE_IN_PROGRESS")
         current = self._template(stack, stack.template, stack.parameters)
         if self._delete_all(op, current, list(stack.resources)):
@@ -1240,6 +1245,7 @@ class CloudFormation:
         result = StackOperation(stack.name, stack.stack_id, "CREATE")
         stack.operations.append(result)
         op = _Operation(self, stack, result)
+        stack.destination = new.body
         op.set_status("CREATE_IN_PROGRESS", "User Initiated")
         if self._update_phase(op, new):
             self._settle(stack, new)
@@ -1257,6 +1263,7 @@ class CloudFormation:
         stack.operations.append(result)
         op = _Operation(self, stack, result)
         old = self._template(stack, stack.template, stack.parameters)
+        stack.destination = new.body
         op.set_status("UPDATE_IN_PROGRESS", "User Initiated")
         if self._update_phase(op, new):
             op.set_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
@@ -1264,6 +1271,7 @@ class CloudFormation:
             self._settle(stack, new)
             op.set_status("UPDATE_COMPLETE")
             return result
+        stack.destination = old.body
         op.set_status("UPDATE_ROLLBACK_IN_PROGRESS", self._failed_reason(result, "update"))
         superseded = self._roll_back(op, old)
         if superseded is None:
@@ -1406,7 +1414,28 @@ class CloudFormation:
             stack.template, stack.parameters = template.body, template.parameters
             stack.outputs, stack.exports = outputs, exports
 
-    # DescribeStacks ------------------------------------------------------------------------------------
+    # DescribeStacks, GetTemplate ----------------------------------------------------------------------
+
+    def get_template(self, access_key: str, stack_name: str | None) -> tuple[int, str]:
+        """GetTemplate (TemplateStage Original and Processed alike: no transforms are modelled)."""
+        try:
+            stack = self.stack(stack_name or "")
+        except ValidationError as error:
+            return 400, _error_xml("Sender", "ValidationError", str(error))
+        denial = self.iam.authorize(access_key, "cloudformation:GetTemplate", stack.stack_id, {}, self.region)
+        if denial is not None:
+            return 403, _error_xml("Sender", "AccessDenied", denial)
+        with stack.lock:
+            body = json.dumps(stack.destination or stack.template)
+        with self._lock:
+            self.template_calls.append(stack.status)
+        return 200, (
+            '<GetTemplateResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+            f"<GetTemplateResult><TemplateBody>{escape(body)}</TemplateBody>"
+            "<StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>"
+            f"</GetTemplateResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+            "</ResponseMetadata></GetTemplateResponse>"
+        )
 
     def describe_stacks(self, access_key: str, stack_name: str | None) -> tuple[int, str]:
         """The query API's answer: HTTP status and XML body. Every call is recorded."""
@@ -1486,12 +1515,14 @@ def _handler_class(cfn: CloudFormation) -> type[BaseHTTPRequestHandler]:
                 return
             access_key, _ = signed_by(headers)
             form = dict(parse_qsl(body.decode()))
-            if form.get("Action") != "DescribeStacks":
+            if form.get("Action") == "DescribeStacks":
+                self._reply(*cfn.describe_stacks(access_key, form.get("StackName")))
+            elif form.get("Action") == "GetTemplate":
+                self._reply(*cfn.get_template(access_key, form.get("StackName")))
+            else:
                 self._reply(
                     400, _error_xml("Sender", "InvalidAction", f"{form.get('Action')} is not modelled")
                 )
-                return
-            self._reply(*cfn.describe_stacks(access_key, form.get("StackName")))
 
         def _reply(self, status: int, body: str) -> None:
             payload = body.encode()
