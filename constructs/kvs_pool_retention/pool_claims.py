@@ -13,11 +13,13 @@ class PoolClaims(Construct):
     ID = "KvsPoolRetentionClaims"
 
     @classmethod
-    def of(cls, scope: IConstruct) -> PoolClaims:
-        root = scope.node.root
-        claims = root.node.try_find_child(cls.ID)
+    def of(cls, stack: IConstruct) -> PoolClaims:
+        """The app's claims, found from a stack (and kept on it: lookups are round trips to Node)."""
+        claims = getattr(stack, "_kvs_pool_claims", None)
         if claims is None:
-            return cls(root)
+            root = stack.node.root
+            claims = root.node.try_find_child(cls.ID) or cls(root)
+            stack._kvs_pool_claims = claims  # type: ignore[attr-defined]
         assert isinstance(claims, PoolClaims)
         return claims
 

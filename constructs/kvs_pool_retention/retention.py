@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from aws_cdk import CustomResource, Duration, Stack, Token
+from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -73,7 +73,7 @@ class KinesisVideoStreamPoolRetention(Construct):
         provider = RetentionProvider.of(
             stack, HandlerOptions.given(vpc, vpc_subnets, security_groups, log_group), self
         )
-        self._declare(prop, identifier, provider)
+        self._declare(prop, identifier, provider, PoolClaims.of(stack))
         properties: dict[str, object] = {"PoolIdentifier": identifier, "DataRetentionInHours": hours}
         if restore_on_delete:  # absent otherwise, so templates of users who never set it do not change
             properties["RestoreOnDelete"] = "true"
@@ -142,10 +142,9 @@ class KinesisVideoStreamPoolRetention(Construct):
         """The retention the pool has after deployment, as a string token."""
         return self.custom_resource.get_att_string("DataRetentionInHours")
 
-    def _declare(self, prop: str, identifier: str, provider: RetentionProvider) -> None:
+    def _declare(self, prop: str, identifier: str, provider: RetentionProvider, claims: PoolClaims) -> None:
         """Check the pool's identifier, claim the pool in the app and grant it to the handler."""
-        claims = PoolClaims.of(self)
-        if Token.is_unresolved(identifier):
+        if _is_token(identifier):
             if prop == "pool_identifier":
                 provider.grant_any_pool()
             elif prop == "pool_name":
@@ -164,6 +163,12 @@ class KinesisVideoStreamPoolRetention(Construct):
             f"{prop}: pool {pool.name} (account {account}, region {region})",
         )
         provider.grant_literal(pool)
+
+
+def _is_token(value: str) -> bool:
+    """Token.is_unresolved for a string, without the round trip to Node: CDK encodes a string token as
+    `${Token[...]}` inside the string."""
+    return "${Token[" in value
 
 
 def _check_identifier(prop: str, value: str) -> PoolIdentity:

@@ -27,6 +27,7 @@ from tests.standins.lambda_process import (
 )
 from tests.standins.pool_api import PoolApi, serve_pool_api
 from tests.standins.response_endpoint import ResponseEndpoint, serve_response_endpoint
+from tests.standins.stack_status import serve_stack_status
 
 OUT = ROOT / "docs" / "benchmarks"
 COUNTS = (1, 10, 100, 200, 400, 490)
@@ -128,10 +129,16 @@ def within_limits(row: dict[str, Any]) -> list[str]:
 
 class HandlerBench:
     def __init__(
-        self, api: PoolApi, cfn: ResponseEndpoint, asset: Path, runtime: Path, workdir: Path
+        self,
+        api: PoolApi,
+        cfn: ResponseEndpoint,
+        stack_api_url: str,
+        asset: Path,
+        runtime: Path,
+        workdir: Path,
     ) -> None:
         self.api, self.cfn, self.asset, self.runtime, self.workdir = api, cfn, asset, runtime, workdir
-        self.env = lambda_environment(api.url, cfn.ca_file)
+        self.env = lambda_environment(api.url, cfn.ca_file, stack_api_url)
 
     def invoke(self, name: str, event: dict[str, Any]) -> float:
         done = invoke_asset(self.asset, self.runtime, {**event, "ResponseURL": self.cfn.url}, self.env, 600.0)
@@ -186,11 +193,14 @@ class HandlerBench:
     def deletes(self, runs: int) -> dict[str, Any]:
         self.api.add_pool("deleted", retention=24)
         arn = self.api.pools["deleted"].arn
-        handler_seconds = [
-            self.invoke("delete", cloudformation_event("Delete", PhysicalResourceId=arn)) for _ in range(runs)
-        ]
+        event = cloudformation_event(
+            "Delete", {"PoolIdentifier": "deleted", "DataRetentionInHours": "48"}, PhysicalResourceId=arn
+        )
+        calls_before = len(self.api.calls)
+        handler_seconds = [self.invoke("delete", event) for _ in range(runs)]
         return {
             "runs": runs,
+            "pool_api_calls": len(self.api.calls) - calls_before,
             "handler_median_seconds": statistics.median(handler_seconds),
             "handler_max_seconds": max(handler_seconds),
         }
@@ -222,8 +232,8 @@ class HandlerBench:
 def measure_handler(workdir: Path) -> dict[str, Any]:
     asset = synthesize_asset(workdir / "asset.out")
     runtime = lambda_runtime_path(Path(tempfile.mkdtemp(dir=workdir)))
-    with serve_pool_api() as api, serve_response_endpoint(workdir) as cfn:
-        bench = HandlerBench(api, cfn, asset, runtime, workdir)
+    with serve_pool_api() as api, serve_response_endpoint(workdir) as cfn, serve_stack_status() as stack:
+        bench = HandlerBench(api, cfn, stack.url, asset, runtime, workdir)
         figures = {
             "transitions": [
                 bench.transitions(3.0, runs=5),
@@ -260,7 +270,7 @@ def measure_herd(
     """One process per pool, started, then all handed their Create at once against the API's rate."""
     logs = workdir / f"herd-{pools}-{rate:g}-{run}"
     logs.mkdir()
-    with serve_pool_api() as api, serve_response_endpoint(logs) as cfn:
+    with serve_pool_api() as api, serve_response_endpoint(logs) as cfn, serve_stack_status() as stack:
         names = [f"herd-{index:04d}" for index in range(pools)]
         for name in names:
             api.add_pool(name, retention=24)
@@ -273,7 +283,8 @@ def measure_herd(
             }
             for name in names
         ]
-        done = invoke_together(asset, runtime, events, lambda_environment(api.url, cfn.ca_file), 600.0, logs)
+        env = lambda_environment(api.url, cfn.ca_file, stack.url)
+        done = invoke_together(asset, runtime, events, env, 600.0, logs)
         answered = sorted(at - done.handed_out_at for at in cfn.arrived_at)
         requests = Counter(call.identifier for call in api.calls)
         succeeded = sum(

@@ -91,7 +91,8 @@ def render(results: dict[str, Any], limits: dict[str, int]) -> str:
     lines += [
         "",
         f"Delete: answered in {delete['handler_median_seconds'] * 1000:.0f} ms median, "
-        f"{delete['handler_max_seconds'] * 1000:.0f} ms at most ({delete['runs']} runs, no API call).",
+        f"{delete['handler_max_seconds'] * 1000:.0f} ms at most ({delete['runs']} runs; "
+        f"{delete.get('pool_api_calls', 0)} calls to the pool API, one DescribeStacks each).",
         "",
         f"Cold import: the handler module {cold['handler_median_seconds']:.2f} s (boto3, crhelper, and the three clients",
         f"crhelper creates at import), against {cold['boto3_and_one_client_median_seconds']:.2f} s for `import boto3`",

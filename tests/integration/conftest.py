@@ -17,6 +17,7 @@ from tests.standins.lambda_process import (
 )
 from tests.standins.pool_api import PoolApi, serve_pool_api
 from tests.standins.response_endpoint import ResponseEndpoint
+from tests.standins.stack_status import StackStatus, serve_stack_status
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +37,13 @@ def pool_api() -> Iterator[PoolApi]:
 
 
 @pytest.fixture
+def stack_api() -> Iterator[StackStatus]:
+    """CloudFormation's DescribeStacks and GetTemplate, as a single event's handler asks them."""
+    with serve_stack_status() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
 def cfn(response_endpoint: ResponseEndpoint) -> ResponseEndpoint:
     """The stand-in of CloudFormation's pre-signed response URL (the shared fixture, by a shorter name)."""
     return response_endpoint
@@ -50,13 +58,13 @@ class Invocation:
 
 
 @pytest.fixture
-def invoke(lambda_asset, runtime_path, pool_api, cfn):
+def invoke(lambda_asset, runtime_path, pool_api, cfn, stack_api):
     """Invoke the asset's handler with one event; return what reached the response URL, logs and timing."""
 
     def run(event: dict, budget_seconds: float = 600.0, response_query: str = "") -> Invocation:
         """`response_query` is added to the response URL's query (its signing date and expiry, say)."""
         event = {**event, "ResponseURL": cfn.url + (f"&{response_query}" if response_query else "")}
-        env = lambda_environment(pool_api.url, cfn.ca_file)
+        env = lambda_environment(pool_api.url, cfn.ca_file, stack_api.url)
         before = len(cfn.bodies)
         done = invoke_asset(lambda_asset, runtime_path, event, env, budget_seconds)
         assert done.returncode == 0, done.stderr

@@ -138,7 +138,9 @@ def test_rollback_with_invalid_old_properties_succeeds(invoke, pool_api):
     ],
     ids=["existing-pool", "after-failed-create", "vanished-pool"],
 )
-def test_delete_answers_within_a_second_without_calling_the_api(invoke, pool_api, physical_id):
+def test_delete_answers_within_a_second_without_calling_the_pool_api(
+    invoke, pool_api, stack_api, physical_id
+):
     pool_api.add_pool("meeting-audio")
 
     invocation = invoke(event("Delete", pool=physical_id.rsplit("/")[-1], PhysicalResourceId=physical_id))
@@ -147,6 +149,27 @@ def test_delete_answers_within_a_second_without_calling_the_api(invoke, pool_api
     assert invocation.body["PhysicalResourceId"] == physical_id
     assert invocation.seconds < 1.0
     assert pool_api.calls == []
+    assert stack_api.calls == (["DescribeStacks"] if physical_id.startswith("arn:") else [])
+
+
+def test_a_delete_in_an_update_rollback_puts_the_pool_back_to_the_retention_rolled_back_to(
+    invoke, pool_api, stack_api
+):
+    pool = pool_api.add_pool("meeting-audio", retention=12)  # set by the renamed resource being deleted
+    stack_api.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+    stack_api.resources = {
+        "Meeting": {
+            "Type": "Custom::KinesisVideoStreamPoolRetention",
+            "Properties": {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": 48},
+        }
+    }
+
+    invocation = invoke(event("Delete", hours="12", PhysicalResourceId=ARN))
+
+    assert invocation.body["Status"] == "SUCCESS"
+    assert pool.retention == 48
+    assert stack_api.calls == ["DescribeStacks", "GetTemplate"]
+    assert "back to 48 h, as the template the stack rolls back to declares" in invocation.logs
 
 
 @pytest.mark.parametrize(

@@ -26,11 +26,11 @@ def create(pool: str) -> dict:
 
 
 @pytest.fixture
-def herd(lambda_asset, runtime_path, pool_api, cfn, tmp_path):
+def herd(lambda_asset, runtime_path, pool_api, cfn, stack_api, tmp_path):
     """Start one handler process per event, then hand every event out at once."""
 
     def run(events: list[dict]) -> Herd:
-        env = lambda_environment(pool_api.url, cfn.ca_file)
+        env = lambda_environment(pool_api.url, cfn.ca_file, stack_api.url)
         events = [{**event, "ResponseURL": cfn.url} for event in events]
         done = invoke_together(lambda_asset, runtime_path, events, env, 600.0, tmp_path)
         assert [finished.returncode for finished in done.finished] == [0] * len(events), [

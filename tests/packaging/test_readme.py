@@ -45,7 +45,7 @@ def test_every_python_block_runs_and_synthesizes(block, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "cdk.out"))
 
-    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102 - the README's own code
+    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
 
     assert list((tmp_path / "cdk.out").glob("*.template.json")) or list(
         (tmp_path / "cdk.out").glob("assembly-*")
@@ -58,7 +58,13 @@ def shell(command: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment["PATH"] = f"{ROOT / '.venv' / 'bin'}:{SYSTEM_PATH}"
     environment.update(env)
     return subprocess.run(
-        shlex.split(command), cwd=ROOT, env=environment, capture_output=True, text=True, check=False, timeout=600
+        shlex.split(command),
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
 
 

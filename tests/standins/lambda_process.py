@@ -54,8 +54,9 @@ def lambda_runtime_path(folder: Path) -> Path:
     return folder
 
 
-def lambda_environment(pool_api_url: str, ca_file: Path) -> dict[str, str]:
-    """Lambda's variables, with the pool API and the response URL's CA pointing at the local stand-ins."""
+def lambda_environment(pool_api_url: str, ca_file: Path, stack_api_url: str) -> dict[str, str]:
+    """Lambda's variables, with the pool API, CloudFormation's API and the response URL's CA pointing at
+    the local stand-ins."""
     return {
         "PATH": os.environ["PATH"],
         "AWS_REGION": "us-east-1",
@@ -64,6 +65,7 @@ def lambda_environment(pool_api_url: str, ca_file: Path) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_LAMBDA_FUNCTION_NAME": "kvs-pool-retention-handler",
         "AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES": pool_api_url,
+        "AWS_ENDPOINT_URL_CLOUDFORMATION": stack_api_url,
         "SSL_CERT_FILE": str(ca_file),
     }
 

@@ -1,0 +1,81 @@
+"""Stands in for the two calls a single event's handler makes to CloudFormation's API, for tests that play
+one event at a time (no stack around it): DescribeStacks answers `status` for any stack, GetTemplate a
+template of `resources`. Stack operations use `cloudformation.py` instead. Unsigned requests are refused,
+as CloudFormation does; the signature itself is not checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+from tests.standins.serving import serving
+
+
+@dataclass
+class StackStatus:
+    url: str = ""
+    status: str = "DELETE_IN_PROGRESS"
+    resources: dict[str, Any] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)  # the Action of every call
+
+
+def _handler_class(stand_in: StackStatus) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()))
+            action = form.get("Action", "")
+            stand_in.calls.append(action)
+            if "Authorization" not in self.headers:
+                self._reply(
+                    403,
+                    "<ErrorResponse><Error><Code>MissingAuthenticationToken</Code></Error></ErrorResponse>",
+                )
+            elif action == "DescribeStacks":
+                self._reply(
+                    200,
+                    "<DescribeStacksResponse><DescribeStacksResult><Stacks><member>"
+                    f"<StackId>{escape(form['StackName'])}</StackId><StackName>stack</StackName>"
+                    "<CreationTime>2026-11-30T00:00:00Z</CreationTime>"
+                    f"<StackStatus>{stand_in.status}</StackStatus></member></Stacks></DescribeStacksResult>"
+                    f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                    "</DescribeStacksResponse>",
+                )
+            elif action == "GetTemplate":
+                body = escape(json.dumps({"Resources": stand_in.resources}))
+                self._reply(
+                    200,
+                    f"<GetTemplateResponse><GetTemplateResult><TemplateBody>{body}</TemplateBody>"
+                    "</GetTemplateResult></GetTemplateResponse>",
+                )
+            else:
+                self._reply(400, "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>")
+
+        def _reply(self, status: int, body: str) -> None:
+            payload = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve_stack_status() -> Iterator[StackStatus]:
+    stand_in = StackStatus()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(stand_in))
+    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving(server):
+        yield stand_in
