@@ -292,7 +292,7 @@ def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
         one in another stack may still be there."""
         if owner.stack_id != stack_id:
             return False
-        resources = destination_resources(stack_client_for(pool.region or ""), stack_id)
+        resources = destination_resources(stack_client_for(stack_id.split(":")[3]), stack_id)
         return None if resources is None else owner.logical_id not in resources
 
     outcome = core.release(physical_id, resource_of(event), declared=hours, owner_gone=owner_gone)

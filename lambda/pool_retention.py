@@ -338,8 +338,13 @@ class PoolRetention:
         except PoolNotFound:
             return f"pool {pool_arn} no longer exists: nothing to restore"
         except AccessDenied:
-            # Neither declared by this stack any more nor recorded as this stack's: nothing of its to undo.
-            return f"pool {pool_arn}: the role may not read its record, so no record names this stack"
+            # Neither declared by this stack any more nor recorded as this stack's: nothing of its to undo,
+            # unless the record predates owners (0.1.0's), which no grant can single out.
+            return self._left(
+                pool_arn,
+                "the role may not read its tags, so no record names this stack; a record written by 0.1.0 "
+                f"names none: its tag {ORIGINAL}, if any, holds the retention to set by hand",
+            )
         except RetentionError as error:
             return self._left(pool_arn, f"its record could not be read: {error}")
         try:

@@ -293,3 +293,21 @@ def test_a_pool_declared_twice_with_the_same_options_is_still_a_duplicate():
         KinesisVideoStreamPoolRetention(
             scope, "AgainInVpc", pool_identifier="meeting", data_retention=cdk.Duration.hours(24), vpc=vpc
         )
+
+
+@pytest.mark.parametrize(
+    ("options", "handler_resources"),
+    [({}, 6), ({"vpc": imported_vpc}, 7), ({"log_group": "mine"}, 5)],
+    ids=["defaults", "vpc", "own-log-group"],
+)
+def test_the_handler_takes_the_resources_the_readme_counts(options, handler_resources):
+    scope = stack()
+    built = {
+        key: (value(scope) if callable(value) else logs.LogGroup.from_log_group_name(scope, "Mine", "/mine"))
+        for key, value in options.items()
+    }
+    declare(scope, "Meeting", **built)
+
+    resources = Template.from_stack(scope).to_json()["Resources"]
+
+    assert len(resources) - 1 == handler_resources  # all but the retention resource

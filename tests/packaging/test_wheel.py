@@ -43,9 +43,11 @@ def test_the_installed_wheel_synthesizes_an_asset_of_handler_and_crhelper_only(i
         "crhelper/utils.py",
         "index.py",
         "pacing.py",
+        "pool_record.py",
         "pool_retention.py",
         "response_window.py",
         "retention_rules.py",
+        "stack_view.py",
     ]
 
 
