@@ -47,7 +47,7 @@ from tests.standins.lambda_service import (
 )
 from tests.standins.pool_api import ACCOUNT, PoolApi, signature_problem, signed_by
 from tests.standins.response_endpoint import ResponseEndpoint
-from tests.standins.serving import serving
+from tests.standins.serving import StandInHandler, serving
 
 DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600
 MAX_RESPONSE_BYTES = 4096
@@ -1497,7 +1497,7 @@ def _error_xml(kind: str, code: str, message: str) -> str:
 
 
 def _handler_class(cfn: CloudFormation) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StandInHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {name.lower(): value for name, value in self.headers.items()}
@@ -1525,15 +1525,7 @@ def _handler_class(cfn: CloudFormation) -> type[BaseHTTPRequestHandler]:
                 )
 
         def _reply(self, status: int, body: str) -> None:
-            payload = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.answer(status, body.encode(), "text/xml")
 
     return Handler
 

@@ -32,7 +32,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.standins.serving import serving
+from tests.standins.serving import StandInHandler, serving
 
 ACCESS_KEY = "AKIDLOCALSTANDIN"
 SECRET_KEY = "local-stand-in-secret"
@@ -365,7 +365,7 @@ def signature_problem(
 
 
 def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StandInHandler):
         def do_GET(self) -> None:
             self._serve("GET")
 
@@ -403,16 +403,8 @@ def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
         def _reply(self, status: int, answer: dict | str, error: str | None) -> None:
             plain = isinstance(answer, str)
             payload = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain" if plain else "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            if error:
-                self.send_header("x-amzn-ErrorType", error)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            headers = {"x-amzn-ErrorType": error} if error else {}
+            self.answer(status, payload, "text/plain" if plain else "application/json", **headers)
 
     return Handler
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import trustme
 
-from tests.standins.serving import serving
+from tests.standins.serving import StandInHandler, serving
 
 
 class ResponseEndpoint:
@@ -54,7 +54,7 @@ class ResponseEndpoint:
 
 
 def _handler_class(endpoint_ref: list[ResponseEndpoint]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StandInHandler):
         def do_PUT(self) -> None:
             endpoint = endpoint_ref[0]
             endpoint.attempts += 1
@@ -78,9 +78,6 @@ def _handler_class(endpoint_ref: list[ResponseEndpoint]) -> type[BaseHTTPRequest
             self.send_response(answer)
             self.send_header("Content-Length", "0")
             self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
     return Handler
 

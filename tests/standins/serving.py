@@ -1,11 +1,28 @@
-"""Serving a stand-in on a background thread for the length of a `with` block."""
+"""Serving a stand-in on a background thread for the length of a `with` block, and what every stand-in's
+request handler shares."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    """A request handler that answers in one call and logs nothing (the tests read what they need)."""
+
+    def answer(self, status: int, payload: bytes, content_type: str, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from tests.standins.serving import serving
+from tests.standins.serving import StandInHandler, serving
 
 
 @dataclass
@@ -28,7 +28,7 @@ class StackStatus:
 
 
 def _handler_class(stand_in: StackStatus) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StandInHandler):
         def do_POST(self) -> None:
             form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()))
             action = form.get("Action", "")
@@ -59,15 +59,7 @@ def _handler_class(stand_in: StackStatus) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>")
 
         def _reply(self, status: int, body: str) -> None:
-            payload = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.answer(status, body.encode(), "text/xml")
 
     return Handler
 
