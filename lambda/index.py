@@ -50,12 +50,13 @@ CLIENT_CONFIG = Config(
     # One retry mechanism: PoolRetention's, since botocore's modern modes skip ThrottledClientException.
     retries={"mode": "standard", "total_max_attempts": 1},
 )
-# CloudFormation's own API is asked one thing, rarely (a successor's Delete): botocore's standard retries,
-# which know its "Throttling", are enough.
+# CloudFormation's own API is asked by Deletes (DescribeStacks, GetTemplate): botocore's standard retries
+# know its "Throttling", and ten attempts ride out a whole stack's Deletes asking at once (backoff to 20 s).
+# AWS_MAX_ATTEMPTS, the SDKs' own variable, set on the function, changes that number.
 STACK_CLIENT_CONFIG = Config(
     connect_timeout=CONNECT_TIMEOUT_SECONDS,
     read_timeout=READ_TIMEOUT_SECONDS,
-    retries={"mode": "standard", "total_max_attempts": 4},
+    retries={"mode": "standard", "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or 10)},
 )
 # Time kept back from the work so that the answer is delivered before Lambda's timeout: a request already
 # under way when the deadline passes, then the response delivery's worst case with all its retries. An
@@ -287,13 +288,19 @@ def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
     except ValueError:
         hours = None
 
-    def owner_gone(owner: Holder) -> bool | None:
-        """Gone when it was in this stack and the template the stack is moving to no longer declares it;
-        one in another stack may still be there."""
+    def owner_gone(owner: Holder) -> bool:
+        """Gone when it was in this stack and the template the stack is moving to, in an update's cleanup
+        or the stack's deletion, no longer declares it. In a rollback the owner is where the stack rolls
+        back to; one in another stack may be there still; anything unknown: not gone, and the successor
+        gives the pool back, which never lowers it below what a live resource declares."""
         if owner.stack_id != stack_id:
             return False
-        resources = destination_resources(stack_client_for(stack_id.split(":")[3]), stack_id)
-        return None if resources is None else owner.logical_id not in resources
+        client = stack_client_for(stack_id.split(":")[3])
+        status = stack_status(client, stack_id)
+        if status is None or "ROLLBACK" in status:
+            return False
+        resources = destination_resources(client, stack_id)
+        return resources is not None and owner.logical_id not in resources
 
     outcome = core.release(physical_id, resource_of(event), declared=hours, owner_gone=owner_gone)
     logger.info("Delete: %s", outcome)
@@ -304,21 +311,32 @@ def _leave(
     core: PoolRetention, event: dict[str, Any], physical_id: str, names_the_pool: Callable[[str], bool]
 ) -> str:
     """A Delete without restore_on_delete leaves the pool, unless the stack is rolling back an update that
-    created this resource (a renamed construct): then the pool goes back to what the template the stack
-    rolls back to declares for it, which nothing else would put back."""
+    created this resource (a renamed construct): then the pool goes back to what another resource of the
+    template the stack rolls back to declares for it, which nothing else would put back."""
     stack_id = str(event["StackId"])
     client = stack_client_for(stack_id.split(":")[3])
-    if stack_status(client, stack_id) not in ROLLING_BACK_AN_UPDATE:
+    status = stack_status(client, stack_id)
+    if status is None:
+        return core.left(
+            physical_id, "the stack's status could not be read, so a rollback could not be undone"
+        )
+    if status not in ROLLING_BACK_AN_UPDATE:
         return f"leaving pool {physical_id} as it is"
     resources = destination_resources(client, stack_id)
-    hours = declared_retention(resources or {}, str(event.get("ResourceType", "")), names_the_pool)
-    if hours is None:
+    if resources is None:
+        return core.left(physical_id, "the template the stack rolls back to could not be read")
+    others = {key: value for key, value in resources.items() if key != event["LogicalResourceId"]}
+    declared = declared_retention(others, str(event.get("ResourceType", "")), names_the_pool)
+    if declared.hours is None:
+        if declared.unknown:
+            return core.left(
+                physical_id,
+                "the template the stack rolls back to names pools or retentions by deploy-time values, "
+                "which this handler cannot resolve; set the pool to what it declares",
+            )
         return f"leaving pool {physical_id} as it is: the stack rolls back to no retention for it"
     try:
-        core.apply(RetentionRequest(physical_id, hours))
+        core.apply(RetentionRequest(physical_id, declared.hours))
     except RetentionError as error:
-        logger.warning(
-            "pool %s NOT put back to %s h, as the stack rolls back to: %s", physical_id, hours, error
-        )
-        return f"pool {physical_id} left: {error}"
-    return f"pool {physical_id} back to {hours} h, as the template the stack rolls back to declares"
+        return core.left(physical_id, f"{error} The stack rolls back to {declared.hours} h for it")
+    return f"pool {physical_id} back to {declared.hours} h, as the template the stack rolls back to declares"

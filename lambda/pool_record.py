@@ -142,18 +142,15 @@ def _owner_tags(resource: Holder, hours: int) -> dict[str, str]:
 
 class Release(Enum):
     NOT_HELD = "not held"  # another resource owns the record: leave the pool
-    UNDECIDED = "undecided"  # a successor that cannot tell whether its owner is gone: leave all
     HAND_OVER = "hand over"  # the owner leaves while a successor holds the pool: it becomes the owner
     STEP_BACK = "step back"  # a successor leaves while the owner may hold the pool: back to the owner
     RESTORE = "restore"  # the last resource holding the pool: put back the original
 
 
-def release_on_delete(record: PoolRecord, resource: Holder, *, owner_gone: bool | None = None) -> Release:
+def release_on_delete(record: PoolRecord, resource: Holder, *, owner_gone: bool = False) -> Release:
     """What `resource`'s Delete does with the record. A successor's Delete depends on whether its owner is
-    gone (`owner_gone`, asked when `needs_owner_status`; None when that could not be found out)."""
+    known to be gone (`owner_gone`, asked when `needs_owner_status`)."""
     if record.successor == resource:
-        if owner_gone is None:
-            return Release.UNDECIDED
         # A successor whose owner is gone is the last resource holding the pool (the owner's hand-over
         # never came: it was retained, or its Delete was lost). One whose owner is there (a rollback, or a
         # move between stacks abandoned) gives the pool back to it.

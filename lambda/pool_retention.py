@@ -270,6 +270,11 @@ class PoolRetention:
                 record = read_record(tags)
             except DamagedRecord:
                 record = None
+            if was_restoring and record is not None and record.successor == resource:
+                # Its take-over was pending: it gives it up, or the owner's Delete would hand the record to
+                # a resource that no longer restores.
+                self.tag(arn, STEP_BACK_TAGS)
+                return
             if keys and (taking_over or record is None or record.held_by(resource)):
                 logger.warning(
                     "pool %s: removing the restore record %s: %s declares the pool without "
@@ -323,7 +328,7 @@ class PoolRetention:
         resource: Holder,
         *,
         declared: int | None,
-        owner_gone: Callable[[Holder], bool | None],
+        owner_gone: Callable[[Holder], bool],
     ) -> str:
         """What `resource`'s Delete does to its pool (restore_on_delete): says what it did, one line.
 
@@ -353,7 +358,8 @@ class PoolRetention:
             return self._left(pool_arn, f"its restore record is damaged ({damage}); set it by hand")
         if record is None:
             return f"pool {pool_arn} has no restore record: nothing to restore"
-        gone = owner_gone(record.owner) if record.owner and needs_owner_status(record, resource) else None
+        owner = record.owner
+        gone = owner is not None and needs_owner_status(record, resource) and owner_gone(owner)
         decision = release_on_delete(record, resource, owner_gone=gone)
         try:
             return self._release(pool_arn, record, resource, decision, declared, present_keys(tags))
@@ -375,12 +381,6 @@ class PoolRetention:
     ) -> str:
         if decision is Release.NOT_HELD:
             return f"pool {pool_arn}: its record belongs to {record.owner}, left as it is"
-        if decision is Release.UNDECIDED:
-            return self._left(
-                pool_arn,
-                f"{resource} took it over from {record.owner or 'an earlier resource'} and could not tell "
-                "whether that resource is still declared (GetTemplate failed); record left for it",
-            )
         if decision is Release.HAND_OVER:
             current = retention_of(self.wait_until_settled(pool_arn))
             self.tag(pool_arn, hand_over_tags(record, current))
@@ -422,6 +422,11 @@ class PoolRetention:
             self.apply(RetentionRequest(pool_arn, data_retention_in_hours=original), settled=pool)
         self.untag(pool_arn, keys)
         return f"pool {pool_arn} restored to its original {original} h"
+
+    @staticmethod
+    def left(pool_arn: str, why: str) -> str:
+        """Say, at WARNING, that the pool was left as it is and why: the value to set by hand is in `why`."""
+        return PoolRetention._left(pool_arn, why)
 
     @staticmethod
     def _left(pool_arn: str, why: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -52,19 +53,28 @@ def destination_resources(client: CloudFormationClient, stack_id: str) -> dict[s
     return resources if isinstance(resources, dict) else None
 
 
+@dataclass(frozen=True)
+class Declared:
+    hours: int | None  # what a resource declares for the pool; None when none does (that can be read)
+    unknown: bool  # some resource names its pool or retention by a deploy-time value
+
+
 def declared_retention(
     resources: dict[str, Any], resource_type: str, names_the_pool: Callable[[str], bool]
-) -> int | None:
-    """The retention a resource of `resource_type` in `resources` declares for the pool; None when none
-    does, or declares it with a value known only at deploy time."""
+) -> Declared:
+    """The retention a resource of `resource_type` in `resources` declares for the pool."""
+    unknown = False
     for resource in resources.values():
         if not isinstance(resource, dict) or resource.get("Type") != resource_type:
             continue
         properties = resource.get("Properties") or {}
         identifier, hours = properties.get("PoolIdentifier"), properties.get("DataRetentionInHours")
-        if isinstance(identifier, str) and names_the_pool(identifier):
+        if not isinstance(identifier, str):
+            unknown = True
+            continue
+        if names_the_pool(identifier):
             try:
-                return parse_retention_hours(hours) if isinstance(hours, int | str) else None
-            except ValueError:
-                return None
-    return None
+                return Declared(parse_retention_hours(hours if isinstance(hours, int | str) else ""), unknown)
+            except ValueError:  # a deploy-time value, or not hours at all
+                return Declared(None, True)
+    return Declared(None, unknown)

@@ -488,6 +488,7 @@ def test_a_successor_asks_the_stacks_template_whether_its_owner_is_still_declare
             "kvs-pool-retention:successor": "Pool0B9733A61",
         },
     )
+    expect_status(stack_api, "DELETE_IN_PROGRESS")
     expect_template(
         stack_api, {"Old": retention_resource(POOL_NAME, 48, RestoreOnDelete="true")} if declared else {}
     )
@@ -620,3 +621,39 @@ def test_a_pool_in_another_region_denied_says_to_declare_it_with_pool_arn(
         "pool_arn or as a literal ARN, so that its ARN is granted (chime:GetMediaPipeline"
     )
     assert len(reason) <= 256
+
+
+def test_a_successor_deleted_in_a_rollback_gives_the_pool_back_without_reading_the_template(
+    responses, stubber, stack_api, lambda_context
+):
+    """The owner is in the template a stack rolls back to by construction: no GetTemplate, whose answer
+    during a rollback CloudFormation does not document."""
+    expect_tags(
+        stubber,
+        POOL_ARN,
+        {
+            **record(owner_hours=48, logical_id="Old"),
+            "kvs-pool-retention:successor-stack": STACK_ID,
+            "kvs-pool-retention:successor": "Pool0B9733A61",
+        },
+    )
+    expect_status(stack_api, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+    expect_get(stubber, 48, identifier=POOL_ARN)
+    expect_tagging(
+        stubber, POOL_ARN, {"kvs-pool-retention:successor-stack": "", "kvs-pool-retention:successor": ""}
+    )
+
+    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+
+
+def test_a_rollbacks_delete_that_cannot_read_its_stack_says_what_it_left(
+    responses, stubber, stack_api, lambda_context, caplog
+):
+    stack_api.add_client_error("describe_stacks", service_error_code="Throttling", http_status_code=400)
+
+    run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
+    assert f"pool {POOL_ARN} NOT restored: the stack's status could not be read" in caplog.text

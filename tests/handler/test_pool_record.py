@@ -150,7 +150,6 @@ def test_a_resource_that_no_longer_holds_the_record_leaves_the_pool():
 def test_a_successor_steps_back_while_its_owner_may_be_there_and_restores_only_once_it_is_gone():
     assert release_on_delete(owned(successor=NEW), NEW, owner_gone=False) is Release.STEP_BACK
     assert release_on_delete(owned(successor=NEW), NEW, owner_gone=True) is Release.RESTORE
-    assert release_on_delete(owned(successor=NEW), NEW, owner_gone=None) is Release.UNDECIDED
 
 
 def test_the_unnamed_owner_of_a_0_1_0_record_restores_or_hands_over():

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from retention_rules import same_pool
-from stack_view import declared_retention, destination_resources, stack_status
+from stack_view import Declared, declared_retention, destination_resources, stack_status
 
 from tests.fakes import POOL_ARN, STACK_ID
 
@@ -68,12 +68,12 @@ def names_the_pool(identifier: str) -> bool:
 @pytest.mark.parametrize(
     ("properties", "declared"),
     [
-        ({"PoolIdentifier": "meeting-audio", "DataRetentionInHours": 168}, 168),
-        ({"PoolIdentifier": POOL_ARN, "DataRetentionInHours": "72"}, 72),
-        ({"PoolIdentifier": "other-pool", "DataRetentionInHours": 168}, None),
-        ({"PoolIdentifier": {"Ref": "Pool"}, "DataRetentionInHours": 168}, None),
-        ({"PoolIdentifier": "meeting-audio", "DataRetentionInHours": {"Ref": "Hours"}}, None),
-        ({"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "²"}, None),
+        ({"PoolIdentifier": "meeting-audio", "DataRetentionInHours": 168}, Declared(168, False)),
+        ({"PoolIdentifier": POOL_ARN, "DataRetentionInHours": "72"}, Declared(72, False)),
+        ({"PoolIdentifier": "other-pool", "DataRetentionInHours": 168}, Declared(None, False)),
+        ({"PoolIdentifier": {"Ref": "Pool"}, "DataRetentionInHours": 168}, Declared(None, True)),
+        ({"PoolIdentifier": "meeting-audio", "DataRetentionInHours": {"Ref": "Hours"}}, Declared(None, True)),
+        ({"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "²"}, Declared(None, True)),
     ],
     ids=["by-name", "by-arn", "another-pool", "deploy-time-pool", "deploy-time-hours", "not-hours"],
 )

@@ -74,6 +74,7 @@ DECLARATIONS: dict[str, dict[str, tuple[str, int, bool]]] = {
     "OtherApp": {"Other": ("meeting-audio", 48, True)},
     "OtherAppEmpty": {"Unrelated": ("support-audio", 48, False)},
     "OtherOwner": {"OtherOwner": ("other-audio", 72, True)},
+    "OtherAppWithoutRestore": {"Other": ("meeting-audio", 48, False)},
     "Twenty": {f"Pool{index}": (f"pool-{index:02d}", 48, index % 4 == 0) for index in range(20)},
 }
 
@@ -482,3 +483,36 @@ def test_a_move_onto_a_pool_another_stack_holds_that_fails_gives_the_take_over_b
     assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
     assert "successor" not in records(pool_api)["other-audio"]  # it no longer takes other-audio over
     assert records(pool_api)["other-audio"]["owner"] == "OtherOwner"
+
+
+def test_a_rename_rolled_back_while_cloudformations_api_throttles_still_gives_the_pool_back(
+    cloudformation, pool_api, assembly
+):
+    """A whole stack's Deletes asking CloudFormation at once can be throttled past every retry: a
+    successor that cannot tell whether its owner is gone gives the pool back, never restores under it."""
+    cloudformation.lambda_service.endpoints["AWS_MAX_ATTEMPTS"] = "2"  # every retry spent, sooner
+    cloudformation.deploy("Retention", assembly.templates["Declared"])
+    cloudformation.throttled = {"DescribeStacks", "GetTemplate"}
+
+    failed = cloudformation.deploy("Retention", assembly.templates["RenamedRaisedWithMissingPool"])
+
+    assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert retention(pool_api)["meeting-audio"] == 48
+    assert records(pool_api)["meeting-audio"]["owner"] == "Meeting"
+    assert "successor" not in records(pool_api)["meeting-audio"]
+    cloudformation.throttled = set()
+    cloudformation.delete("Retention")
+    assert retention(pool_api)["meeting-audio"] == 24
+
+
+def test_a_successor_turning_restore_on_delete_off_gives_up_its_take_over(cloudformation, pool_api, assembly):
+    cloudformation.deploy("Retention", assembly.templates["MeetingOnly"])
+    cloudformation.deploy("Other", assembly.templates["OtherApp"])
+
+    cloudformation.deploy("Other", assembly.templates["OtherAppWithoutRestore"])
+
+    assert "successor" not in records(pool_api)["meeting-audio"]
+    cloudformation.delete("Other")
+    cloudformation.delete("Retention")
+    assert retention(pool_api)["meeting-audio"] == 24
+    assert records(pool_api).get("meeting-audio") is None

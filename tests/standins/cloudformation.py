@@ -1019,6 +1019,8 @@ class CloudFormation:
         self.credentials: dict[str, str] = {}  # access key -> secret, for the DescribeStacks endpoint
         self.describe_calls: list[DescribeStacksCall] = []
         self.template_calls: list[str] = []  # the stack's status at each GetTemplate answered
+        # API actions (DescribeStacks, GetTemplate) answered 400 Throttling, as an account's busy API is.
+        self.throttled: set[str] = set()
         self.url = ""
         self._stacks: dict[str, Stack] = {}  # live stacks by name
         self._by_id: dict[str, Stack] = {}  # every stack ever, deleted ones included
@@ -1418,6 +1420,8 @@ class CloudFormation:
 
     def get_template(self, access_key: str, stack_name: str | None) -> tuple[int, str]:
         """GetTemplate (TemplateStage Original and Processed alike: no transforms are modelled)."""
+        if "GetTemplate" in self.throttled:
+            return 400, _error_xml("Sender", "Throttling", "Rate exceeded")
         try:
             stack = self.stack(stack_name or "")
         except ValidationError as error:
@@ -1439,6 +1443,8 @@ class CloudFormation:
 
     def describe_stacks(self, access_key: str, stack_name: str | None) -> tuple[int, str]:
         """The query API's answer: HTTP status and XML body. Every call is recorded."""
+        if "DescribeStacks" in self.throttled:
+            return 400, _error_xml("Sender", "Throttling", "Rate exceeded")
         status, body, stack_status = self._describe(access_key, stack_name)
         with self._lock:
             self.describe_calls.append(DescribeStacksCall(access_key, stack_name, status, stack_status))
