@@ -123,3 +123,13 @@ def drift_in_sync(command: str, pool_api: PoolApi) -> None:
         result = shell(written, **endpoint)
         assert result.returncode == 0, f"{written}\n{result.stdout}\n{result.stderr}"
         assert "meeting-audio" in result.stdout
+
+
+def test_the_benchmark_report_rewrites_from_its_committed_data_as_documented(tmp_path):
+    """`python -m tests.bench --report`, as the README's Development section gives it, from a plain shell."""
+    result = shell(f"{sys.executable} -m tests.bench --report", KVS_BENCH_OUT=str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    rendered = (tmp_path / "results.md").read_text()
+    assert rendered == (ROOT / "docs" / "benchmarks" / "results.md").read_text()
+    assert (tmp_path / "synth.png").stat().st_size > 0
