@@ -95,6 +95,16 @@ def stack_client_for(region: str) -> CloudFormationClient:
     return boto3.client("cloudformation", region_name=region, config=STACK_CLIENT_CONFIG)
 
 
+def stack_client(stack_id: str) -> CloudFormationClient:
+    """The client for a stack's own region (arn:aws:cloudformation:<region>:...)."""
+    return stack_client_for(stack_id.split(":")[3])
+
+
+def restoring(properties: dict[str, Any]) -> bool:
+    """RestoreOnDelete, read leniently (parse_request checks it strictly where a typo must fail)."""
+    return str(properties.get("RestoreOnDelete", "")).strip().lower() == "true"
+
+
 def resource_of(event: dict[str, Any]) -> Holder:
     return Holder(str(event["StackId"]), str(event["LogicalResourceId"]))
 
@@ -213,7 +223,7 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
     core = PoolRetention(client_for(region), deadline)
     old = event.get("OldResourceProperties") or {}
     new_to_pool = _new_to_pool(event, request, core)
-    was_restoring = not new_to_pool and str(old.get("RestoreOnDelete", "")).strip().lower() == "true"
+    was_restoring = not new_to_pool and restoring(old)
     try:
         pool = core.apply(
             request, resource=resource_of(event), new_to_pool=new_to_pool, was_restoring=was_restoring
@@ -274,7 +284,7 @@ def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
     def names_the_pool(identifier: str) -> bool:
         return same_pool(identifier, physical_id, region=pool.region or "", account=account)
 
-    if str(properties.get("RestoreOnDelete", "")).strip().lower() != "true":
+    if not restoring(properties):
         logger.info("Delete: %s", _leave(core, event, physical_id, names_the_pool))
         return physical_id
     # Only properties naming this pool say what was declared for it: CloudFormation may send the Delete of
@@ -295,7 +305,7 @@ def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
         gives the pool back, which never lowers it below what a live resource declares."""
         if owner.stack_id != stack_id:
             return False
-        client = stack_client_for(stack_id.split(":")[3])
+        client = stack_client(stack_id)
         status = stack_status(client, stack_id)
         if status is None or "ROLLBACK" in status:
             return False
@@ -314,7 +324,7 @@ def _leave(
     created this resource (a renamed construct): then the pool goes back to what another resource of the
     template the stack rolls back to declares for it, which nothing else would put back."""
     stack_id = str(event["StackId"])
-    client = stack_client_for(stack_id.split(":")[3])
+    client = stack_client(stack_id)
     status = stack_status(client, stack_id)
     if status is None:
         return core.left(

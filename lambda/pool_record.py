@@ -149,7 +149,7 @@ class Release(Enum):
 
 def release_on_delete(record: PoolRecord, resource: Holder, *, owner_gone: bool = False) -> Release:
     """What `resource`'s Delete does with the record. A successor's Delete depends on whether its owner is
-    known to be gone (`owner_gone`, asked when `needs_owner_status`)."""
+    known to be gone (`owner_gone`)."""
     if record.successor == resource:
         # A successor whose owner is gone is the last resource holding the pool (the owner's hand-over
         # never came: it was retained, or its Delete was lost). One whose owner is there (a rollback, or a
@@ -158,10 +158,6 @@ def release_on_delete(record: PoolRecord, resource: Holder, *, owner_gone: bool 
     if not record.held_by(resource):
         return Release.NOT_HELD
     return Release.HAND_OVER if record.successor is not None else Release.RESTORE
-
-
-def needs_owner_status(record: PoolRecord, resource: Holder) -> bool:
-    return record.successor == resource
 
 
 def hand_over_tags(record: PoolRecord, current: int) -> dict[str, str]:

@@ -25,7 +25,6 @@ from pool_record import (
     PoolRecord,
     Release,
     hand_over_tags,
-    needs_owner_status,
     present_keys,
     read_record,
     release_on_delete,
@@ -345,28 +344,29 @@ class PoolRetention:
         except AccessDenied:
             # Neither declared by this stack any more nor recorded as this stack's: nothing of its to undo,
             # unless the record predates owners (0.1.0's), which no grant can single out.
-            return self._left(
+            return self.left(
                 pool_arn,
                 "the role may not read its tags, so no record names this stack; a record written by 0.1.0 "
                 f"names none: its tag {ORIGINAL}, if any, holds the retention to set by hand",
             )
         except RetentionError as error:
-            return self._left(pool_arn, f"its record could not be read: {error}")
+            return self.left(pool_arn, f"its record could not be read: {error}")
         try:
             record = read_record(tags)
         except DamagedRecord as damage:
-            return self._left(pool_arn, f"its restore record is damaged ({damage}); set it by hand")
+            return self.left(pool_arn, f"its restore record is damaged ({damage}); set it by hand")
         if record is None:
             return f"pool {pool_arn} has no restore record: nothing to restore"
         owner = record.owner
-        gone = owner is not None and needs_owner_status(record, resource) and owner_gone(owner)
+        # Only a successor's Delete asks whether its owner is gone.
+        gone = owner is not None and record.successor == resource and owner_gone(owner)
         decision = release_on_delete(record, resource, owner_gone=gone)
         try:
             return self._release(pool_arn, record, resource, decision, declared, present_keys(tags))
         except PoolNotFound:
             return f"pool {pool_arn} no longer exists: nothing to restore"
         except RetentionError as error:
-            return self._left(
+            return self.left(
                 pool_arn, f"{error} Its retention before kvs-pool-retention was {record.original} h."
             )
 
@@ -395,7 +395,7 @@ class PoolRetention:
                 # naming it would have the owner's Delete hand the record to a resource that is gone.
                 self.tag(pool_arn, STEP_BACK_TAGS)
             if target is None:
-                return self._left(pool_arn, f"{record.owner or 'its owner'} declares no known retention")
+                return self.left(pool_arn, f"{record.owner or 'its owner'} declares no known retention")
             return f"pool {pool_arn}: take-over given back, back to {target} h for {record.owner}"
         return self._restore(pool_arn, record, resource, declared, keys)
 
@@ -410,7 +410,7 @@ class PoolRetention:
         original = record.original
         if current != original and expected is not None and current != expected:
             self.untag(pool_arn, keys)
-            return self._left(
+            return self.left(
                 pool_arn,
                 f"it holds {current} h, not the {expected} h {resource} declared: another writer changed it "
                 f"since. Its retention before kvs-pool-retention was {original} h",
@@ -418,7 +418,7 @@ class PoolRetention:
         if current != original:
             if original < MIN_UPDATE_HOURS:  # a pool may be created with 0 h; updates need 1 h or more
                 self.untag(pool_arn, keys)
-                return self._left(pool_arn, f"its original retention of {original} h cannot be set again")
+                return self.left(pool_arn, f"its original retention of {original} h cannot be set again")
             self.apply(RetentionRequest(pool_arn, data_retention_in_hours=original), settled=pool)
         self.untag(pool_arn, keys)
         return f"pool {pool_arn} restored to its original {original} h"
@@ -426,10 +426,6 @@ class PoolRetention:
     @staticmethod
     def left(pool_arn: str, why: str) -> str:
         """Say, at WARNING, that the pool was left as it is and why: the value to set by hand is in `why`."""
-        return PoolRetention._left(pool_arn, why)
-
-    @staticmethod
-    def _left(pool_arn: str, why: str) -> str:
         message = f"pool {pool_arn} NOT restored: {why.rstrip('.')}. Left as it is."
         logger.warning(message)
         return message
