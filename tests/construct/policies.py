@@ -52,3 +52,24 @@ def suppression_reasons(resource: dict[str, Any]) -> list[str]:
         rule["reason"]
         for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
     ]
+
+
+def stack_env_arn(name: str | dict[str, Any]) -> dict[str, Any]:
+    """A pool ARN as the construct writes it in the stack's own partition, region and account, for a pool
+    name or a deploy-time one (a Ref to a parameter, say)."""
+    prefix = ":media-pipeline-kinesis-video-stream-pool/"
+    tail = [prefix + name] if isinstance(name, str) else [prefix, name]
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":chime:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                *tail,
+            ],
+        ]
+    }

@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-from tests.construct.policies import POOL_ACTIONS, declared, pool_documents
+from tests.construct.policies import POOL_ACTIONS, declared, pool_documents, stack_env_arn
 from tests.iam_size import LONGEST, iam_chars
 
 POOL_ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
@@ -104,23 +104,7 @@ def test_the_role_may_touch_only_the_declared_pools_and_only_their_record_tags()
         "Sid": "DeclaredPools",
         "Effect": "Allow",
         "Action": POOL_ACTIONS,
-        "Resource": [
-            {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:",
-                        {"Ref": "AWS::Partition"},
-                        ":chime:",
-                        {"Ref": "AWS::Region"},
-                        ":",
-                        {"Ref": "AWS::AccountId"},
-                        ":media-pipeline-kinesis-video-stream-pool/a",
-                    ],
-                ]
-            },
-            POOL_ARN,
-        ],
+        "Resource": [stack_env_arn("a"), POOL_ARN],
         # Tag and Untag may only touch the record's own tags; the other actions carry no tag keys.
         "Condition": {"ForAllValues:StringLike": {"aws:TagKeys": ["kvs-pool-retention:*"]}},
     }

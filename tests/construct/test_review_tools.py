@@ -13,7 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from tests.conftest import ROOT
-from tests.construct.policies import declared, pool_documents, pool_policy, suppression_reasons
+from tests.construct.policies import declared, pool_documents, pool_policy, stack_env_arn, suppression_reasons
 
 ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
 
@@ -77,21 +77,7 @@ def test_deploy_time_pool_names_and_arns_are_granted_exactly_with_no_finding(tmp
     assert findings(tmp_path) == []
     (document,), _ = pool_documents(template)
     assert declared([document], pseudo=None) == [
-        {
-            "Fn::Join": [
-                "",
-                [
-                    "arn:",
-                    {"Ref": "AWS::Partition"},
-                    ":chime:",
-                    {"Ref": "AWS::Region"},
-                    ":",
-                    {"Ref": "AWS::AccountId"},
-                    ":media-pipeline-kinesis-video-stream-pool/",
-                    {"Ref": "PoolName"},
-                ],
-            ]
-        },
+        stack_env_arn({"Ref": "PoolName"}),
         {"Ref": "PoolArn"},
     ]
     # The only wildcard is the grant conditioned on the pools' record naming this stack.

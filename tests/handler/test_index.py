@@ -149,14 +149,19 @@ def test_update_with_unchanged_retention_only_reads_the_pool(responses, stubber,
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def test_identifier_change_returns_the_new_pool_arn_as_physical_id(responses, stubber, lambda_context):
-    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
-    event = cloudformation_event(
+def moved_to_other_pool() -> dict:
+    """The Update of a resource moved from meeting-audio to other-pool."""
+    return cloudformation_event(
         "Update",
         {"PoolIdentifier": "other-pool", "DataRetentionInHours": "48"},
         PhysicalResourceId=POOL_ARN,
         OldResourceProperties={"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48"},
     )
+
+
+def test_identifier_change_returns_the_new_pool_arn_as_physical_id(responses, stubber, lambda_context):
+    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
+    event = moved_to_other_pool()
 
     run(event, lambda_context)
 
@@ -381,12 +386,7 @@ def test_a_failed_update_that_moved_the_resource_answers_with_the_new_pools_arn(
         {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "FAILED", name="other-pool")},
         {"Identifier": "other-pool"},
     )
-    event = cloudformation_event(
-        "Update",
-        {"PoolIdentifier": "other-pool", "DataRetentionInHours": "48"},
-        PhysicalResourceId=POOL_ARN,
-        OldResourceProperties={"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48"},
-    )
+    event = moved_to_other_pool()
 
     run(event, lambda_context)
 
