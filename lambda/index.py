@@ -1,7 +1,9 @@
-"""Lambda entry point (`index.handler`): the crhelper layer over `pool_retention`.
+"""Lambda entry point (`index.handler`): wires an event to the handler's modules and answers CloudFormation.
 
-Turns CloudFormation's string properties into a RetentionRequest, the settled pool into response Data,
-and every error into a FAILED response whose Reason says what is wrong and what to do.
+Turns CloudFormation's string properties into a declaration, gathers what its Create, Update or Delete
+needs (the pool API and CloudFormation clients of the right regions, one paced Caller with the
+invocation's deadline), hands it to `declaring`, and turns the settled pool into response Data and every
+error into a FAILED response whose Reason says what is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -15,27 +17,28 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
+from calls import CLIENT_CONFIG, CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, Caller, Deadline
 from cfn_response import DELIVERY_WORST_CASE_SECONDS, CloudFormationResource
 from crhelper import log_helper
-from pool_record import Holder
-from pool_retention import (
-    AccessDenied,
-    Deadline,
-    InvalidRequest,
-    PoolRetention,
-    RetentionError,
-    RetentionRequest,
-)
+from declarations import Resource
+from declaring import Declared, declare, withdraw
+from errors import AccessDenied, InvalidRequest, RetentionError
+from pool_api import PoolApi
 from response_window import seconds_left
 from retention_rules import (
+    DATA_RETENTION_IN_HOURS,
     IDENTIFIER_FORM,
+    POOL_IDENTIFIER,
+    RECORD_VERSION_PROPERTY,
+    RESTORE_ON_DELETE,
     RETENTION_RANGE,
+    STACK_KEY,
     parse_pool_identifier,
     parse_retention_hours,
-    same_pool,
+    parse_stack_key,
+    stack_key,
 )
-from stack_view import ROLLING_BACK_AN_UPDATE, declared_retention, destination_resources, stack_status
+from stack_api import StackApi
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_media_pipelines import ChimeSDKMediaPipelinesClient
@@ -43,29 +46,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS = 3, 8
-CLIENT_CONFIG = Config(
-    connect_timeout=CONNECT_TIMEOUT_SECONDS,
-    read_timeout=READ_TIMEOUT_SECONDS,
-    # One retry mechanism: PoolRetention's, since botocore's modern modes skip ThrottledClientException.
-    retries={"mode": "standard", "total_max_attempts": 1},
-)
-# CloudFormation's own API is asked by Deletes (DescribeStacks, GetTemplate): botocore's standard retries
-# know its "Throttling", and ten attempts ride out a whole stack's Deletes asking at once (backoff to 20 s).
-# AWS_MAX_ATTEMPTS, the SDKs' own variable, set on the function, changes that number.
-STACK_CLIENT_CONFIG = Config(
-    connect_timeout=CONNECT_TIMEOUT_SECONDS,
-    read_timeout=READ_TIMEOUT_SECONDS,
-    retries={"mode": "standard", "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or 10)},
-)
 # Time kept back from the work so that the answer is delivered before Lambda's timeout: a request already
 # under way when the deadline passes, then the response delivery's worst case with all its retries. An
 # invocation that timed out after answering would be retried by Lambda and act again.
 RESPONSE_MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS + DELIVERY_WORST_CASE_SECONDS
-PROPERTIES = {"PoolIdentifier": IDENTIFIER_FORM, "DataRetentionInHours": RETENTION_RANGE}
-# RecordVersion: set by the construct on restore_on_delete resources, so that upgrading from 0.1.0 sends each
-# of them an Update, which names the resource in its pool's record.
-OPTIONAL_PROPERTIES = ("RestoreOnDelete", "RecordVersion")
+PROPERTIES = {POOL_IDENTIFIER: IDENTIFIER_FORM, DATA_RETENTION_IN_HOURS: RETENTION_RANGE}
+OPTIONAL_PROPERTIES = (RESTORE_ON_DELETE, RECORD_VERSION_PROPERTY, STACK_KEY)
 FRAMEWORK_PROPERTIES = ("ServiceToken", "ServiceTimeout")
 
 # JSON logs: every line one object with the event's RequestType, StackId, RequestId and LogicalResourceId
@@ -84,29 +70,15 @@ def handler(event: dict[str, Any], context: Any) -> None:
 def client_for(region: str | None) -> ChimeSDKMediaPipelinesClient:
     """One client per region, kept across invocations of a warm function."""
     return boto3.client(
-        "chime-sdk-media-pipelines",
-        region_name=region or os.environ.get("AWS_REGION"),
-        config=CLIENT_CONFIG,
+        "chime-sdk-media-pipelines", region_name=region or os.environ.get("AWS_REGION"), config=CLIENT_CONFIG
     )
 
 
 @functools.cache
 def stack_client_for(region: str) -> CloudFormationClient:
-    return boto3.client("cloudformation", region_name=region, config=STACK_CLIENT_CONFIG)
-
-
-def stack_client(stack_id: str) -> CloudFormationClient:
-    """The client for a stack's own region (arn:aws:cloudformation:<region>:...)."""
-    return stack_client_for(stack_id.split(":")[3])
-
-
-def restoring(properties: dict[str, Any]) -> bool:
-    """RestoreOnDelete, read leniently (parse_request checks it strictly where a typo must fail)."""
-    return str(properties.get("RestoreOnDelete", "")).strip().lower() == "true"
-
-
-def resource_of(event: dict[str, Any]) -> Holder:
-    return Holder(str(event["StackId"]), str(event["LogicalResourceId"]))
+    return boto3.client(
+        "cloudformation", region_name=region or os.environ.get("AWS_REGION"), config=CLIENT_CONFIG
+    )
 
 
 def account_of(context: Any) -> str | None:
@@ -115,16 +87,16 @@ def account_of(context: Any) -> str | None:
     return parts[4] if len(parts) > 4 and parts[4].isdigit() else None
 
 
-def parse_request(properties: dict[str, Any]) -> RetentionRequest:
+def parse_request(properties: dict[str, Any], resource: Resource) -> Declared:
     unknown = sorted(set(properties) - {*PROPERTIES, *OPTIONAL_PROPERTIES, *FRAMEWORK_PROPERTIES})
     if unknown:
         raise InvalidRequest(
             f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}: "
             f"this resource takes only {', '.join([*PROPERTIES, *OPTIONAL_PROPERTIES])}."
         )
-    restore = str(properties.get("RestoreOnDelete", "false")).strip().lower()
+    restore = str(properties.get(RESTORE_ON_DELETE, "false")).strip().lower()
     if restore not in {"true", "false"}:
-        raise InvalidRequest(f"RestoreOnDelete must be true or false; got {restore[:20]!r}.")
+        raise InvalidRequest(f"{RESTORE_ON_DELETE} must be true or false; got {restore[:20]!r}.")
     values = {}
     for name, form in PROPERTIES.items():
         value = properties.get(name)
@@ -132,17 +104,26 @@ def parse_request(properties: dict[str, Any]) -> RetentionRequest:
             raise InvalidRequest(f"{name} is missing: set it to {form}.")
         values[name] = value
     try:
-        identifier = str(values["PoolIdentifier"]).strip()
+        identifier = str(values[POOL_IDENTIFIER]).strip()
         parse_pool_identifier(identifier)
     except ValueError as error:
-        raise InvalidRequest(f"PoolIdentifier {error}.") from None
+        raise InvalidRequest(f"{POOL_IDENTIFIER} {error}.") from None
     try:
-        hours = parse_retention_hours(values["DataRetentionInHours"])
+        hours = parse_retention_hours(values[DATA_RETENTION_IN_HOURS])
     except ValueError as error:
-        raise InvalidRequest(f"DataRetentionInHours {error}.") from None
-    return RetentionRequest(
-        pool_identifier=identifier, data_retention_in_hours=hours, restore_on_delete=restore == "true"
-    )
+        raise InvalidRequest(f"{DATA_RETENTION_IN_HOURS} {error}.") from None
+    key = properties.get(STACK_KEY)
+    try:
+        # Absent from resources an earlier version deployed: derived the way the construct derives it for
+        # a stack whose account and region are concrete.
+        key = (
+            parse_stack_key(key)
+            if key is not None
+            else stack_key(resource.stack_name, resource.account, resource.region)
+        )
+    except ValueError as error:
+        raise InvalidRequest(f"{STACK_KEY} {error}.") from None
+    return Declared(resource, identifier, hours, restore == "true", key)
 
 
 def response_data(pool: dict[str, Any]) -> dict[str, str | int]:
@@ -205,29 +186,28 @@ def answering(
     return handled
 
 
+def _resource(event: dict[str, Any]) -> Resource:
+    return Resource(str(event["StackId"]), str(event["LogicalResourceId"]))
+
+
 @helper.create
 @helper.update
 @answering
 def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
-    """Create and Update alike: bring the declared pool to the declared retention; its ARN is the id.
+    """Create and Update alike: record the declaration and bring the pool to it; its ARN is the id.
 
     Once the pool has been read, a FAILED answer carries its ARN too: CloudFormation then sends the Delete
     that follows a failed Create, or the rollback of a failed Update that moved the resource, for this pool,
     so that what was done to it can be undone.
     """
-    request = parse_request(event.get("ResourceProperties") or {})
-    region = parse_pool_identifier(request.pool_identifier).region
-    logger.info(
-        "%s: pool %s to %s h", event["RequestType"], request.pool_identifier, request.data_retention_in_hours
-    )
-    core = PoolRetention(client_for(region), deadline)
-    old = event.get("OldResourceProperties") or {}
-    new_to_pool = _new_to_pool(event, request, core)
-    was_restoring = not new_to_pool and restoring(old)
+    declared = parse_request(event.get("ResourceProperties") or {}, _resource(event))
+    region = parse_pool_identifier(declared.pool_identifier).region
+    logger.info("%s: pool %s to %s h", event["RequestType"], declared.pool_identifier, declared.hours)
+    caller = Caller(deadline)
+    pools = PoolApi(client_for(region), caller)
+    stacks = StackApi(stack_client_for, caller, account_of(context))
     try:
-        pool = core.apply(
-            request, resource=resource_of(event), new_to_pool=new_to_pool, was_restoring=was_restoring
-        )
+        pool = declare(pools, stacks, declared)
     except AccessDenied as denied:
         home = os.environ.get("AWS_REGION")
         if region is None or region == home:
@@ -236,38 +216,22 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
         raise AccessDenied(
             f"Access denied to a pool in {region}, outside the stack's region ({home}): declare it with "
             f"pool_arn or as a literal ARN, so that its ARN is granted ({denied.action} on "
-            f"{request.pool_identifier}).",
+            f"{declared.pool_identifier}).",
             denied.action,
         ) from None
     finally:
-        if core.pool_arn:
-            helper.PhysicalResourceId = core.pool_arn
+        if pools.pool_arn:
+            helper.PhysicalResourceId = pools.pool_arn
     helper.Data.update(response_data(pool))
     return str(pool["PoolArn"])
-
-
-def _new_to_pool(event: dict[str, Any], request: RetentionRequest, core: PoolRetention) -> bool:
-    """A Create, or an Update whose previous properties named another pool: the resource takes this pool
-    over (and CloudFormation may still delete the resource that held it, or roll this one back)."""
-    if event["RequestType"] == "Create":
-        return True
-    old = str((event.get("OldResourceProperties") or {}).get("PoolIdentifier", "")).strip()
-    try:
-        parse_pool_identifier(old)
-    except ValueError:
-        return False  # previous properties that named no pool (a rollback from invalid ones) changed nothing
-    return not same_pool(old, request.pool_identifier, region=core.region, account=None)
 
 
 @helper.delete
 @answering
 def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
-    """By default the pool keeps its retention: the resource never owned the pool. With RestoreOnDelete,
-    the pool's record decides (pool_record): hand it over, give a take-over back, or restore the original.
-
-    Lenient on purpose: a Delete that fails blocks the stack's deletion or rollback, so trouble with the
-    pool is logged and answered SUCCESS.
-    """
+    """Withdraw the resource's declaration from its pool (declaring.withdraw). Lenient on purpose: a Delete
+    that fails blocks the stack's deletion or rollback, so trouble with the pool is logged and answered
+    SUCCESS."""
     physical_id = str(event.get("PhysicalResourceId", ""))
     try:
         pool = parse_pool_identifier(physical_id)
@@ -277,76 +241,19 @@ def release(event: dict[str, Any], context: Any, deadline: Deadline) -> str:
         logger.info("Delete: %s is not a pool ARN, nothing to do", physical_id)
         return physical_id
     properties = event.get("ResourceProperties") or {}
-    account = account_of(context)
-    stack_id = str(event["StackId"])
-    core = PoolRetention(client_for(pool.region), deadline)
-
-    def names_the_pool(identifier: str) -> bool:
-        return same_pool(identifier, physical_id, region=pool.region or "", account=account)
-
-    if not restoring(properties):
-        logger.info("Delete: %s", _leave(core, event, physical_id, names_the_pool))
-        return physical_id
-    # Only properties naming this pool say what was declared for it: CloudFormation may send the Delete of
-    # a resource's earlier pool (after it moved) with the properties of the later one.
+    restores = str(properties.get(RESTORE_ON_DELETE, "")).strip().lower() == "true"
     try:
-        hours = (
-            parse_retention_hours(properties.get("DataRetentionInHours", ""))
-            if names_the_pool(str(properties.get("PoolIdentifier", "")))
-            else None
-        )
+        hours: int | None = parse_retention_hours(properties.get(DATA_RETENTION_IN_HOURS, ""))
     except ValueError:
         hours = None
-
-    def owner_gone(owner: Holder) -> bool:
-        """Gone when it was in this stack and the template the stack is moving to, in an update's cleanup
-        or the stack's deletion, no longer declares it. In a rollback the owner is where the stack rolls
-        back to; one in another stack may be there still; anything unknown: not gone, and the successor
-        gives the pool back, which never lowers it below what a live resource declares."""
-        if owner.stack_id != stack_id:
-            return False
-        client = stack_client(stack_id)
-        status = stack_status(client, stack_id)
-        if status is None or "ROLLBACK" in status:
-            return False
-        resources = destination_resources(client, stack_id)
-        return resources is not None and owner.logical_id not in resources
-
-    outcome = core.release(physical_id, resource_of(event), declared=hours, owner_gone=owner_gone)
+    caller = Caller(deadline, retry_denials=False)
+    outcome = withdraw(
+        PoolApi(client_for(pool.region), caller),
+        StackApi(stack_client_for, caller, account_of(context)),
+        _resource(event),
+        physical_id,
+        restores=restores,
+        hours=hours,
+    )
     logger.info("Delete: %s", outcome)
     return physical_id
-
-
-def _leave(
-    core: PoolRetention, event: dict[str, Any], physical_id: str, names_the_pool: Callable[[str], bool]
-) -> str:
-    """A Delete without restore_on_delete leaves the pool, unless the stack is rolling back an update that
-    created this resource (a renamed construct): then the pool goes back to what another resource of the
-    template the stack rolls back to declares for it, which nothing else would put back."""
-    stack_id = str(event["StackId"])
-    client = stack_client(stack_id)
-    status = stack_status(client, stack_id)
-    if status is None:
-        return core.left(
-            physical_id, "the stack's status could not be read, so a rollback could not be undone"
-        )
-    if status not in ROLLING_BACK_AN_UPDATE:
-        return f"leaving pool {physical_id} as it is"
-    resources = destination_resources(client, stack_id)
-    if resources is None:
-        return core.left(physical_id, "the template the stack rolls back to could not be read")
-    others = {key: value for key, value in resources.items() if key != event["LogicalResourceId"]}
-    declared = declared_retention(others, str(event.get("ResourceType", "")), names_the_pool)
-    if declared.hours is None:
-        if declared.unknown:
-            return core.left(
-                physical_id,
-                "the template the stack rolls back to names pools or retentions by deploy-time values, "
-                "which this handler cannot resolve; set the pool to what it declares",
-            )
-        return f"leaving pool {physical_id} as it is: the stack rolls back to no retention for it"
-    try:
-        core.apply(RetentionRequest(physical_id, declared.hours))
-    except RetentionError as error:
-        return core.left(physical_id, f"{error} The stack rolls back to {declared.hours} h for it")
-    return f"pool {physical_id} back to {declared.hours} h, as the template the stack rolls back to declares"

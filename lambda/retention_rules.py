@@ -7,6 +7,7 @@ of sibling modules, so that the construct can import it from the installed packa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -72,3 +73,58 @@ def parse_retention_hours(value: str | int) -> int:
         shown = text if len(text) <= 40 else text[:37] + "..."
         raise ValueError(f"must be {RETENTION_RANGE}; got {shown!r}")
     return int(text)
+
+
+# --- The record on the pool: tags under one prefix, which the handler's role alone may write ------------
+
+TAG_PREFIX = "kvs-pool-retention:"
+# The pool's retention before any declaration was recorded (0.1.0's key, kept so that its records read).
+ORIGINAL_TAG = TAG_PREFIX + "original-retention-hours"
+# One anchor per declaring stack: `stack-<key>` = the stack's id. The key is derived at synth (stack_key),
+# so that the role's cleanup-phase grant can name it in a condition key, which cannot be a token.
+STACK_TAG_PREFIX = TAG_PREFIX + "stack-"
+# One tag per declaration: `declaration-<hash of stack id and logical id>`.
+DECLARATION_TAG_PREFIX = TAG_PREFIX + "declaration-"
+# 0.2.0's owner and successor slots, read (and rewritten by their own resources) on upgrade.
+LEGACY_TAGS = tuple(
+    TAG_PREFIX + name for name in ("owner-stack", "owner", "owner-hours", "successor-stack", "successor")
+)
+# The record format; a resource property, so that a new format sends every resource one Update.
+RECORD_VERSION = "3"
+# Tags a pool carries for this library at most: an anchor and one or two declarations (a rename) a stack,
+# and the original. AWS's usual limit is 50 tags a resource, which the pool's other tags share.
+MAX_DECLARING_STACKS = 10
+
+# Every action the handler takes on a pool: read and update its retention; list, write and remove its
+# record (only keys under TAG_PREFIX: the role can touch no other tag of the pool).
+GET_POOL = "chime:GetMediaPipelineKinesisVideoStreamPool"
+UPDATE_POOL = "chime:UpdateMediaPipelineKinesisVideoStreamPool"
+LIST_TAGS = "chime:ListTagsForResource"
+TAG_POOL = "chime:TagResource"
+UNTAG_POOL = "chime:UntagResource"
+POOL_ACTIONS = (GET_POOL, UPDATE_POOL, LIST_TAGS, TAG_POOL, UNTAG_POOL)
+# What the handler asks CloudFormation: whether a declaration's resource still exists (any stack of the
+# account), and its own stack's status (is this Delete a rollback?).
+DESCRIBE_STACK_RESOURCE = "cloudformation:DescribeStackResource"
+DESCRIBE_STACKS = "cloudformation:DescribeStacks"
+
+# The custom resource's properties, as the construct writes them and the handler reads them.
+POOL_IDENTIFIER = "PoolIdentifier"
+DATA_RETENTION_IN_HOURS = "DataRetentionInHours"
+RESTORE_ON_DELETE = "RestoreOnDelete"
+RECORD_VERSION_PROPERTY = "RecordVersion"
+STACK_KEY = "StackKey"
+_STACK_KEY = re.compile(r"[0-9a-f]{16}")
+
+
+def stack_key(*known: str) -> str:
+    """The key of a declaring stack's anchor tag, from what is known of the stack at synth (its name or
+    path, and its account and region when concrete): 16 hex characters, the same at every synth."""
+    return hashlib.sha256("\n".join(known).encode()).hexdigest()[:16]
+
+
+def parse_stack_key(value: str) -> str:
+    text = str(value).strip()
+    if not _STACK_KEY.fullmatch(text):
+        raise ValueError(f"must be 16 lower-case hex characters (set by the construct); got {text[:40]!r}")
+    return text

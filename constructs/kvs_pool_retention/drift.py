@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 from kvs_pool_retention.handler.retention_rules import parse_pool_identifier
@@ -286,12 +286,14 @@ def check(pools: list[DeclaredPool], client_for: Any) -> list[Finding]:
             findings.append(Finding(pool, problem=pool.unreadable))
             continue
         try:
-            reader = core.PoolRetention(client_for(pool.region), core.Deadline(60))
+            reader = core.pool_api.PoolApi(
+                client_for(pool.region), core.calls.Caller(core.calls.Deadline(60))
+            )
             configuration = reader.describe(pool.identifier)
-        except (core.PoolNotFound, core.AccessDenied) as error:
+        except (core.errors.PoolNotFound, core.errors.AccessDenied) as error:
             findings.append(Finding(pool, problem=_with_account(str(error), pool)))
             continue
-        except core.RetentionError as error:
+        except core.errors.RetentionError as error:
             findings.append(Finding(pool, problem=str(error)))
             continue
         status = str(configuration.get("PoolStatus", ""))
@@ -311,15 +313,17 @@ def _with_account(problem: str, pool: DeclaredPool) -> str:
     return f"{problem} Declared in account {pool.account}: read it with that account's credentials."
 
 
-def _handler_core() -> ModuleType:
+def _handler_core() -> SimpleNamespace:
     """The handler's core, imported as the Lambda runtime imports it: its modules are top-level there and
     import each other so. Appended to the path, so it shadows nothing of the caller's."""
     folder = str(resources.files(HANDLER_PACKAGE))
     if folder not in sys.path:
         sys.path.append(folder)
-    import pool_retention
+    import calls
+    import errors
+    import pool_api
 
-    return pool_retention
+    return SimpleNamespace(calls=calls, errors=errors, pool_api=pool_api)
 
 
 def _read_json(path: Path) -> Any:

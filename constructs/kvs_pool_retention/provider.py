@@ -40,28 +40,22 @@ from constructs import Construct, IConstruct
 
 from kvs_pool_retention import grant_plan
 from kvs_pool_retention.grant_plan import POOL_TYPE, Grant
-from kvs_pool_retention.handler.retention_rules import PoolIdentity
+from kvs_pool_retention.handler.retention_rules import (
+    DESCRIBE_STACK_RESOURCE,
+    DESCRIBE_STACKS,
+    POOL_ACTIONS,
+    STACK_TAG_PREFIX,
+    TAG_PREFIX,
+    PoolIdentity,
+    stack_key,
+)
 from kvs_pool_retention.handler_asset import handler_asset_path
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ec2 as ec2
 
-# Every action the handler takes on a declared pool: read and update its retention; list, write and remove
-# its record (tags under RECORD_TAGS only: the role can touch no other tag of the pool).
-POOL_ACTIONS = (
-    "chime:GetMediaPipelineKinesisVideoStreamPool",
-    "chime:UpdateMediaPipelineKinesisVideoStreamPool",
-    "chime:ListTagsForResource",
-    "chime:TagResource",
-    "chime:UntagResource",
-)
-RECORD_TAGS = "kvs-pool-retention:*"
-ONLY_RECORD_TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": [RECORD_TAGS]}}
-# The tags by which a pool's record names the stacks whose resources hold it (lambda/pool_record.py).
-RECORD_STACK_TAGS = {
-    "RecordedByThisStack": "kvs-pool-retention:owner-stack",
-    "TakenOverByThisStack": "kvs-pool-retention:successor-stack",
-}
+# Tag and Untag only under the record's prefix: the role can touch no other tag of a pool.
+ONLY_RECORD_TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": [TAG_PREFIX + "*"]}}
 # What Lambda needs of a function's role to attach it to a VPC (AWS's AWSLambdaVPCAccessExecutionRole, inline
 # here: the role carries no AWS managed policy). The Describe actions take no resource scope; the others are
 # scoped to this account's EC2 resources in this region, as Lambda's documentation shows.
@@ -188,6 +182,7 @@ class RetentionProvider(Construct):
         self.stack_path = stack.node.path
         self._partition, self._account, self._region = stack.partition, stack.account, stack.region
         self.env_known = not (Token.is_unresolved(self._account) or Token.is_unresolved(self._region))
+        self.stack_key = _stack_key(stack, self.env_known)
         self._grants: list[Grant] = []
         self._granted: set[str] = set()
         self.widen_because: str | None = None
@@ -240,9 +235,15 @@ class RetentionProvider(Construct):
             self.pool_access,
             [self.recorded_pools],
             "Conditioned on the pool's record naming this stack (aws:ResourceTag): a retention resource "
-            "removed from the stack, or moved to another pool, restores its pool in CloudFormation's cleanup "
-            "phase, after the exact grant for that pool is gone; only pools this stack's resources recorded "
-            "match.",
+            "removed from the stack, or moved to another pool, withdraws its declaration in CloudFormation's "
+            "cleanup phase, after the exact grant for that pool is gone; only pools whose record names this "
+            "stack match.",
+        )
+        self._acknowledge(
+            self.pool_access,
+            [self.declaring_stacks],
+            "Read-only (DescribeStackResource): a pool may be declared by any stack of the account, in any "
+            "region, and whether each declaration's resource still exists is CloudFormation's to say.",
         )
         # Every retention resource references the function, so this one dependency makes each of them wait
         # for its pool's grant, in Creates and Updates alike.
@@ -262,6 +263,11 @@ class RetentionProvider(Construct):
     def recorded_pools(self) -> str:
         """This account's pools in every region: the scope of the grants conditioned on the record."""
         return f"arn:{self._partition}:chime:*:{self._account}:{POOL_TYPE}/*"
+
+    @property
+    def declaring_stacks(self) -> str:
+        """Every stack of this account, in every region: a pool's declarations may come from any."""
+        return f"arn:{self._partition}:cloudformation:*:{self._account}:stack/*"
 
     def arn(self, name: str) -> str:
         """A pool ARN in the stack's partition, account and region (tokens for an env-agnostic stack)."""
@@ -359,29 +365,34 @@ class RetentionProvider(Construct):
             }
         ]
         if with_fixed:
-            for sid, tag in RECORD_STACK_TAGS.items():
-                statements.append(
-                    {
-                        "Sid": sid,
-                        "Effect": "Allow",
-                        "Action": list(POOL_ACTIONS),
-                        "Resource": self.recorded_pools,
-                        "Condition": {
-                            "StringEquals": {f"aws:ResourceTag/{tag}": Aws.STACK_ID},
-                            **ONLY_RECORD_TAGS,
-                        },
-                    }
-                )
-            # Some Deletes ask their own stack whether it rolls an update back and what the template it
-            # moves to declares (lambda/stack_view.py).
-            statements.append(
+            statements += [
                 {
+                    # A Delete in the cleanup phase, after the exact grant for its pool is gone, still reaches
+                    # the pools whose record names this stack (declarations.py: the stack's anchor tag).
+                    "Sid": "DeclaredByThisStack",
+                    "Effect": "Allow",
+                    "Action": list(POOL_ACTIONS),
+                    "Resource": self.recorded_pools,
+                    "Condition": {
+                        "StringEquals": {f"aws:ResourceTag/{STACK_TAG_PREFIX}{self.stack_key}": Aws.STACK_ID},
+                        **ONLY_RECORD_TAGS,
+                    },
+                },
+                {
+                    # Whether another declaration of a pool is live: read-only, any stack of the account.
+                    "Sid": "DeclaringStacks",
+                    "Effect": "Allow",
+                    "Action": [DESCRIBE_STACK_RESOURCE],
+                    "Resource": self.declaring_stacks,
+                },
+                {
+                    # Whether a Delete rolls back a failed deployment.
                     "Sid": "ThisStack",
                     "Effect": "Allow",
-                    "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
+                    "Action": [DESCRIBE_STACKS],
                     "Resource": Aws.STACK_ID,
-                }
-            )
+                },
+            ]
         return {"Version": "2012-10-17", "Statement": statements}
 
     # --- the function's surroundings ----------------------------------------------------------------
@@ -525,3 +536,19 @@ def _nag_notation(resolved: object) -> str:
     if isinstance(resolved, dict) and "Ref" in resolved:
         return f"<{resolved['Ref']}>"
     return str(resolved)
+
+
+def _stack_key(stack: Stack, env_known: bool) -> str:
+    """The key of the stack's anchor tag on the pools it declares (handler: retention_rules.stack_key): what
+    is known at synth of the stack, its name, and its account and region when concrete (the handler derives
+    the same from a stack id for resources deployed before the key was a property); a nested stack adds its
+    path, its own name being known only at deploy time."""
+    top = stack
+    while top.nested_stack_parent is not None:
+        top = top.nested_stack_parent
+    known = [top.stack_name]
+    if env_known:
+        known += [stack.account, stack.region]
+    if top is not stack:
+        known.append(stack.node.path)
+    return stack_key(*(str(part) for part in known))

@@ -11,8 +11,14 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from kvs_pool_retention.handler.retention_rules import (
+    DATA_RETENTION_IN_HOURS,
     IDENTIFIER_FORM,
+    POOL_IDENTIFIER,
+    RECORD_VERSION,
+    RECORD_VERSION_PROPERTY,
+    RESTORE_ON_DELETE,
     RETENTION_RANGE,
+    STACK_KEY,
     PoolIdentity,
     parse_pool_identifier,
     parse_retention_hours,
@@ -23,11 +29,6 @@ from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ec2 as ec2
-
-# The record format restore_on_delete resources keep on their pool (lambda/pool_record.py). A property, so
-# that changing the format sends each such resource an Update, which rewrites its record: 0.1.0 wrote one
-# without its owner.
-RECORD_VERSION = "2"
 
 
 class KinesisVideoStreamPoolRetention(Construct):
@@ -74,10 +75,13 @@ class KinesisVideoStreamPoolRetention(Construct):
             stack, HandlerOptions.given(vpc, vpc_subnets, security_groups, log_group), self
         )
         self._declare(prop, identifier, provider, PoolClaims.of(stack))
-        properties: dict[str, object] = {"PoolIdentifier": identifier, "DataRetentionInHours": hours}
+        properties: dict[str, object] = {POOL_IDENTIFIER: identifier, DATA_RETENTION_IN_HOURS: hours}
         if restore_on_delete:  # absent otherwise, so templates of users who never set it do not change
-            properties["RestoreOnDelete"] = "true"
-            properties["RecordVersion"] = RECORD_VERSION
+            properties[RESTORE_ON_DELETE] = "true"
+        # The record's format and the stack's anchor tag (lambda/declarations.py): a new format sends every
+        # resource one Update, which rewrites its declaration.
+        properties[RECORD_VERSION_PROPERTY] = RECORD_VERSION
+        properties[STACK_KEY] = provider.stack_key
         self._provider = provider
         self.custom_resource = CustomResource(
             self,

@@ -1,0 +1,188 @@
+"""Carrying out a declaration's Create, Update or Delete on its pool, in an order that is safe to stop after
+any single call: record before change, change before forget.
+
+Create or Update (`declare`), k = 6 requests on a pool nothing declares yet (4 when it already holds the
+value): read the pool; list its tags; write this declaration (and the original, if none is recorded);
+list again, so that two deployments declaring the pool differently at the same time see each other and
+neither succeeds alone; ask CloudFormation whether each differing declaration is live (decision.py);
+update and read until settled; forget the declarations found gone. Stopped after the write, the record
+names a declaration whose resource CloudFormation will delete or roll back, which its Delete withdraws.
+
+Delete (`withdraw`): list the tags; ask whether every other declaration is live; read the pool; set the
+value the decision gives; then forget this declaration (the whole record if it was the last). Stopped
+before the forget, the declaration stays and its next Delete, or any later reader finding it gone, acts
+again with the same outcome. A Delete never fails for trouble with the pool: what it could not put back
+is logged at WARNING with the value to set by hand, and the answer is SUCCESS, since a failed Delete
+blocks a stack's deletion or rollback and puts nothing back either.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from decision import Known, Liveness, plan_apply, plan_release
+from declarations import (
+    DamagedRecord,
+    Declaration,
+    Record,
+    Resource,
+    declaration_tags,
+    forget_keys,
+    read_record,
+)
+from errors import (
+    AccessDenied,
+    DeclarationConflict,
+    InvalidRecord,
+    InvalidRequest,
+    PoolNotFound,
+    RetentionError,
+)
+from pool_api import PoolApi, retention_of
+from retention_rules import ORIGINAL_TAG
+from settling import set_retention, wait_until_settled
+from stack_api import StackApi
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the event's resource declares, as the handler parsed it."""
+
+    resource: Resource
+    pool_identifier: str
+    hours: int
+    restores: bool
+    stack_key: str
+
+
+def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, Any]:
+    """Create and Update alike: bring the pool to the declared retention; return it settled."""
+    identifier = declared.pool_identifier
+    pool = wait_until_settled(pools, identifier)
+    arn = str(pool["PoolArn"])
+    current = retention_of(pool)
+    tags = pools.tags(arn)
+    record = _readable(tags, identifier)
+    mine = record.of(declared.resource)
+    this = Declaration(
+        declared.resource,
+        declared.hours,
+        declared.restores,
+        mine.prior if mine is not None and mine.prior is not None else current,
+        declared.stack_key,
+    )
+    try:
+        writes = declaration_tags(this)
+    except ValueError as error:
+        raise InvalidRequest(f"Could not record pool {identifier}'s declaration: {error}.") from None
+    if record.original is None:
+        writes[ORIGINAL_TAG] = str(current)
+    if any(tags.get(key) != value for key, value in writes.items()):
+        try:
+            pools.tag(arn, writes)
+        except InvalidRequest as refused:  # the pool's tag limit, most likely: nothing was changed yet
+            raise InvalidRequest(
+                f"Could not record the declaration on pool {identifier} (kept in tags on the pool): free a "
+                f"tag on the pool. Its retention was left as it is ({refused})"
+            ) from None
+        record = _readable(pools.tags(arn), identifier)
+    others = [d for d in record.others(declared.resource)]
+    # Only declarations of other stacks at another retention can stand in the way: their liveness is asked;
+    # the rest are kept as they are (a Delete checks them all).
+    known = [
+        stacks.liveness(d, arn)
+        if d.hours is not None and d.hours != this.hours and d.resource.stack_id != this.resource.stack_id
+        else Known(d, Liveness.LIVE)
+        for d in others
+    ]
+    plan = plan_apply(identifier, this, known, rollback=False)
+    if plan.refusal is not None and stacks.rolling_back(declared.resource.stack_id):
+        plan = plan_apply(identifier, this, known, rollback=True)  # a rollback's Update is never refused
+    if plan.refusal is not None:
+        raise DeclarationConflict(plan.refusal)
+    settled = set_retention(pools, identifier, this.hours or 0, pool)
+    # This resource's 0.2.0 slots, now that its declaration is recorded anew, and declarations found gone.
+    stale = [*plan.forget, *(d for d in record.declarations if d.legacy and d.resource == declared.resource)]
+    pools.untag(arn, forget_keys(record, stale, everything=False))
+    return settled
+
+
+def _readable(tags: dict[str, str], identifier: str) -> Record:
+    try:
+        return read_record(tags)
+    except DamagedRecord as damage:
+        raise InvalidRecord(
+            f"Pool {identifier} carries a damaged kvs-pool-retention record ({damage}): correct or remove "
+            "that tag, then redeploy."
+        ) from None
+
+
+def withdraw(
+    pools: PoolApi, stacks: StackApi, resource: Resource, pool_arn: str, *, restores: bool, hours: int | None
+) -> str:
+    """A Delete: withdraw `resource`'s declaration from the pool. Says what it did, in one line.
+
+    `restores` and `hours` are the event's properties, used only for a resource that recorded nothing
+    (one a 0.1.0 record, with its original but no declarations, belongs to).
+    """
+    try:
+        record = read_record(pools.tags(pool_arn))
+    except PoolNotFound:
+        return f"pool {pool_arn} no longer exists: nothing to do"
+    except AccessDenied:
+        return _left(
+            pool_arn,
+            "the role may not read its tags, so no record names this stack; a record written by 0.1.0 names "
+            f"none: its tag {ORIGINAL_TAG}, if any, holds the retention to set by hand",
+        )
+    except DamagedRecord as damage:
+        return _left(pool_arn, f"its record is damaged ({damage}); set it by hand")
+    except RetentionError as error:
+        return _left(pool_arn, f"its record could not be read: {error}")
+    this = record.of(resource) or record.legacy_of(resource)
+    if this is None and restores and record.original is not None and not record.declarations:
+        this = Declaration(resource, hours, True, record.original)  # 0.1.0's record
+    others = [stacks.liveness(d, pool_arn) for d in record.others(resource)]
+    rollback = False
+    if this is not None:
+        answer = stacks.rolling_back(resource.stack_id)
+        if answer is None:
+            logger.warning(
+                "pool %s: could not tell whether this Delete rolls back a failed deployment; if it does, "
+                "set the pool to %s h by hand",
+                pool_arn,
+                this.prior,
+            )
+        rollback = bool(answer)
+    try:
+        pool = wait_until_settled(pools, pool_arn)
+        plan = plan_release(
+            pool_arn,
+            resource,
+            this,
+            others,
+            current=retention_of(pool),
+            original=record.original,
+            rollback=rollback,
+        )
+        if plan.warning:
+            logger.warning(plan.warning)
+        if plan.hours is not None:
+            set_retention(pools, pool_arn, plan.hours, pool)
+        pools.untag(pool_arn, forget_keys(record, list(plan.forget), everything=plan.forget_record))
+    except PoolNotFound:
+        return f"pool {pool_arn} no longer exists: nothing to do"
+    except RetentionError as error:
+        return _left(pool_arn, f"{error} Its record states the original {record.original} h")
+    return f"pool {pool_arn}: {plan.why}"
+
+
+def _left(pool_arn: str, why: str) -> str:
+    """Say, at WARNING, that the pool was left as it is and why: the value to set by hand is in `why`."""
+    message = f"pool {pool_arn} NOT put back: {why.rstrip('.')}. Left as it is."
+    logger.warning(message)
+    return message

@@ -1,0 +1,96 @@
+"""What CloudFormation says, the authority on which declarations are live.
+
+- `liveness`: DescribeStackResource of a declaration's resource, in its stack's region. Documented
+  answers: a stack addressed by its id is described for 90 days after deletion (DELETE_COMPLETE, or
+  DELETE_SKIPPED under Retain), then ValidationError "Stack with id ... does not exist"; a resource not in
+  the stack: ValidationError "Resource X does not exist for stack Y"; a resource being deleted:
+  DELETE_IN_PROGRESS. ValidationError is gone; a denial, throttling past the deadline or another account's
+  stack is unknown, never gone; a resource whose physical id names another pool (a move keeps the logical
+  id) no longer declares this one.
+- `rolling_back`: whether the function's own stack is rolling back, which tells a Delete that undoes a
+  failed deployment from one that removes a resource.
+
+Requests go through the invocation's Caller: paced with the pool API's, within the same deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from calls import DENIED_CODES, Caller, error_code
+from decision import Known, Liveness
+from declarations import Declaration
+from errors import RetentionError
+from retention_rules import DESCRIBE_STACK_RESOURCE, DESCRIBE_STACKS
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
+logger = logging.getLogger(__name__)
+
+GONE_STATUSES = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
+
+
+@dataclass
+class StackApi:
+    client_for: Callable[[str], CloudFormationClient]  # a client for a region
+    caller: Caller
+    account: str | None  # the function's own: another account's stacks cannot be read
+
+    def liveness(self, declaration: Declaration, pool_arn: str) -> Known:
+        resource = declaration.resource
+        if not resource.stack_id:
+            return Known(
+                declaration, Liveness.UNKNOWN, "its stack's anchor tag is missing or names another stack"
+            )
+        if self.account and resource.account != self.account:
+            return Known(declaration, Liveness.UNKNOWN, f"its stack is in account {resource.account}")
+        try:
+            answer: Any = self.caller.call(
+                "check",
+                f"{resource}",
+                lambda: self.client_for(resource.region).describe_stack_resource(
+                    StackName=resource.stack_id, LogicalResourceId=resource.logical_id
+                ),
+            )
+        except ClientError as error:
+            code = error_code(error)
+            if code == "ValidationError":
+                return Known(declaration, Liveness.GONE)
+            why = (
+                f"{DESCRIBE_STACK_RESOURCE} denied"
+                if code in DENIED_CODES
+                else f"CloudFormation answered {code}"
+            )
+            return Known(declaration, Liveness.UNKNOWN, why)
+        except (RetentionError, BotoCoreError) as error:
+            return Known(declaration, Liveness.UNKNOWN, str(error)[:120])
+        detail = answer.get("StackResourceDetail") or {}
+        status = str(detail.get("ResourceStatus", ""))
+        physical = str(detail.get("PhysicalResourceId") or "")
+        if status in GONE_STATUSES:
+            return Known(declaration, Liveness.GONE)
+        if physical.startswith("arn:") and physical != pool_arn:
+            return Known(declaration, Liveness.GONE)  # it declares another pool now
+        if status == "DELETE_IN_PROGRESS":
+            return Known(declaration, Liveness.LEAVING)
+        return Known(declaration, Liveness.LIVE)
+
+    def rolling_back(self, stack_id: str) -> bool | None:
+        """Whether the stack is rolling back (a failed creation or update); None when it cannot be read."""
+        region = stack_id.split(":")[3] if stack_id.count(":") >= 5 else ""
+        try:
+            answer: Any = self.caller.call(
+                "read the status of",
+                f"stack {stack_id}",
+                lambda: self.client_for(region).describe_stacks(StackName=stack_id),
+            )
+        except (ClientError, RetentionError, BotoCoreError) as error:
+            logger.warning("could not read the status of stack %s (%s): %s", stack_id, DESCRIBE_STACKS, error)
+            return None
+        stacks = answer.get("Stacks") or []
+        return bool(stacks) and "ROLLBACK" in str(stacks[0].get("StackStatus", ""))
