@@ -551,4 +551,4 @@ def _stack_key(stack: Stack, env_known: bool) -> str:
         known += [stack.account, stack.region]
     if top is not stack:
         known.append(stack.node.path)
-    return stack_key(*(str(part) for part in known))
+    return str(stack_key(*(str(part) for part in known)))

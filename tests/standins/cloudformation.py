@@ -4,7 +4,7 @@ A test deploys template dicts (`app.synth().get_stack_by_name(name).template`) a
 CloudFormation's phases against the other stand-ins: creates and updates in dependency order (independent
 resources concurrently), the cleanup phase, rollbacks of a failed create or update with their own cleanup,
 and stack deletion. IAM resources change an `IamStore`, which the pool API stand-in and this stand-in's
-DescribeStacks endpoint authorize every call by; `AWS::Lambda::Function` registers a function in a
+DescribeStacks, GetTemplate and DescribeStackResource endpoint authorize every call by; `AWS::Lambda::Function` registers a function in a
 `LambdaService`; custom resources are invoked through their ServiceToken with real events, and their
 answers are read from the response URL stand-in. What it models and what it does not: README.md here.
 """
@@ -71,6 +71,8 @@ NOT_UPDATABLE = frozenset(
 )
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 STACK_TYPE = "AWS::CloudFormation::Stack"
+# A resource's statuses once it is out of the stack (retained ones are out of it too).
+REMOVED_STATUSES = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
 # CloudFormation retries creating a function whose new role IAM has not yet propagated, for a while.
 ROLE_ASSUMPTION_RETRY_SECONDS = 15.0
 _NAME_CHARACTERS = string.ascii_letters + string.digits
@@ -175,6 +177,18 @@ class DescribeStacksCall:
     stack_status: str | None  # what it told the caller, when it told one
 
 
+@dataclass(frozen=True)
+class DescribeStackResourceCall:
+    """One DescribeStackResource request the endpoint answered (throttled ones included)."""
+
+    access_key: str
+    stack_name: str | None
+    logical_id: str | None
+    answered: int  # HTTP status
+    resource_status: str | None  # what it told the caller, when it told one
+    physical_id: str | None = None
+
+
 @dataclass
 class StackOperation:
     """What one CreateStack/UpdateStack/DeleteStack did."""
@@ -229,6 +243,19 @@ class _Doomed:
     policy: str = "DeletionPolicy"  # or UpdateReplacePolicy, for one superseded by a replacement
 
 
+@dataclass(frozen=True)
+class ResourceDescription:
+    """What DescribeStackResource answers for one logical id: its latest status in the stack's operations,
+    with the physical id that status is about (empty while its Create is in flight)."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    status: str
+    reason: str
+    updated_at: datetime
+
+
 @dataclass
 class LiveResource:
     logical_id: str
@@ -254,6 +281,9 @@ class Stack:
     # What GetTemplate answers: the template the stack is moving to (the new one while it is updated and
     # cleaned up, the old one while it rolls back), as CloudFormation's API shows it.
     destination: dict = field(default_factory=dict)
+    # What DescribeStackResource answers, by logical id: every resource an operation has acted on, until a
+    # removal from the stack completes (a deleted stack keeps its resources' DELETE_COMPLETE/DELETE_SKIPPED).
+    described: dict[str, ResourceDescription] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def physical_id(self, logical_id: str) -> str | None:
@@ -730,11 +760,36 @@ class _Operation:
         self.record(self.stack.name, self.stack.stack_id, STACK_TYPE, status, reason)
 
     def record(
-        self, logical_id: str, physical_id: str, resource_type: str, status: str, reason: str = ""
+        self,
+        logical_id: str,
+        physical_id: str,
+        resource_type: str,
+        status: str,
+        reason: str = "",
+        *,
+        superseded: bool = False,
     ) -> None:
+        """One stack event; a resource's event is also what DescribeStackResource answers for it from now on,
+        except the deletion of a `superseded` physical resource (the resource itself is the replacement)."""
         event = StackEvent(time.monotonic(), logical_id, physical_id, resource_type, status, reason)
         with self._lock:
             self.result.events.append(event)
+        if resource_type == STACK_TYPE or superseded:
+            return
+        with self.stack.lock:
+            if status in REMOVED_STATUSES and self.result.kind == "UPDATE":
+                # Removed from a stack that stays: CloudFormation no longer knows the logical id.
+                self.stack.described.pop(logical_id, None)
+            else:
+                self.stack.described[logical_id] = ResourceDescription(
+                    logical_id, resource_type, physical_id, status, reason, datetime.now(UTC)
+                )
+
+    def forget_removed(self) -> None:
+        """The end of a cleanup phase: a removed resource whose Delete failed is no longer the stack's."""
+        with self.stack.lock:
+            for logical_id in set(self.stack.described) - set(self.stack.resources):
+                del self.stack.described[logical_id]
 
     # Running resources in dependency order ---------------------------------------------------------------
 
@@ -956,21 +1011,24 @@ class _Operation:
     def delete(self, doomed: _Doomed, *, just_created: bool = False) -> None:
         """Delete one physical resource, unless its policy retains it; nothing to do without one."""
         logical_id, resource_type, physical = doomed.logical_id, doomed.resource_type, doomed.physical
+        superseded = doomed.policy == "UpdateReplacePolicy"
         if physical is None:
-            self.record(logical_id, "", resource_type, "DELETE_COMPLETE")
+            self.record(logical_id, "", resource_type, "DELETE_COMPLETE", superseded=superseded)
             return
         physical_id = physical.physical_id
         policy = doomed.definition.get(doomed.policy)
         if policy == "Retain" or (policy == "RetainExceptOnCreate" and not just_created):
-            self.record(logical_id, physical_id, resource_type, "DELETE_SKIPPED")
+            self.record(logical_id, physical_id, resource_type, "DELETE_SKIPPED", superseded=superseded)
             return
-        self.record(logical_id, physical_id, resource_type, "DELETE_IN_PROGRESS")
+        self.record(logical_id, physical_id, resource_type, "DELETE_IN_PROGRESS", superseded=superseded)
         try:
             self.provider(resource_type).delete(_Target(self, logical_id, resource_type), physical)
         except ResourceFailed as failure:
-            self.record(logical_id, physical_id, resource_type, "DELETE_FAILED", failure.reason)
+            self.record(
+                logical_id, physical_id, resource_type, "DELETE_FAILED", failure.reason, superseded=superseded
+            )
             raise
-        self.record(logical_id, physical_id, resource_type, "DELETE_COMPLETE")
+        self.record(logical_id, physical_id, resource_type, "DELETE_COMPLETE", superseded=superseded)
 
 
 def _physical_id(live: LiveResource) -> str:
@@ -1316,6 +1374,7 @@ class CloudFormation:
                 and (live := op.stack.resources.pop(logical_id, None)) is not None
             ]
         self._delete_in_reverse(op, [*removed, *op.superseded], old.direct_dependencies())
+        op.forget_removed()
 
     def _roll_back(self, op: _Operation, old: _Template) -> list[_Doomed] | None:
         """Every resource the failed update changed (or tried to) goes back to the old template: an Update
@@ -1368,6 +1427,7 @@ class CloudFormation:
         for logical_id, waits in old.direct_dependencies().items():
             graph[logical_id] = graph.get(logical_id, set()) | waits
         self._delete_in_reverse(op, [*created, *superseded], graph, just_created=True)
+        op.forget_removed()
 
     def _delete_in_reverse(
         self, op: _Operation, doomed: list[_Doomed], graph: dict[str, set[str]], *, just_created: bool = False
