@@ -103,12 +103,26 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
     if plan.refusal is not None and stacks.rolling_back(declared.resource.stack_id):
         plan = plan_apply(identifier, this, known, rollback=True)  # a rollback's Update is never refused
     if plan.refusal is not None:
+        _take_back(pools, arn, tags, writes)
         raise DeclarationConflict(plan.refusal)
     settled = set_retention(pools, identifier, this.hours or 0, pool)
     # This resource's 0.2.0 slots, now that its declaration is recorded anew, and declarations found gone.
     stale = [*plan.forget, *(d for d in record.declarations if d.legacy and d.resource == declared.resource)]
     pools.untag(arn, forget_keys(record, stale, everything=False))
     return settled
+
+
+def _take_back(pools: PoolApi, arn: str, before: dict[str, str], writes: dict[str, str]) -> None:
+    """A refused declaration is taken back, so that nobody meanwhile reads a value nothing will apply. Best
+    effort: the Delete or rollback Update that follows the FAILED answer withdraws it anyway."""
+    restore = {key: before[key] for key in writes if key in before and before[key] != writes[key]}
+    added = [key for key in writes if key not in before]
+    try:
+        if restore:
+            pools.tag(arn, restore)
+        pools.untag(arn, added)
+    except RetentionError as error:
+        logger.warning("pool %s: the refused declaration stays recorded until its Delete: %s", arn, error)
 
 
 def _readable(tags: dict[str, str], identifier: str) -> Record:
