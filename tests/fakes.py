@@ -6,9 +6,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from retention_rules import RECORD_VERSION, stack_key
+
 POOL_NAME = "meeting-audio"
 POOL_ARN = f"arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/{POOL_NAME}"
 STACK_ID = "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/1b2c3d4e"
+LOGICAL_ID = "Pool0B9733A61"  # the events' resource
+# The construct's StackKey for that stack (its name, account and region: an environment-aware stack).
+STACK_KEY = stack_key("Retention", "111122223333", "us-east-1")
 
 
 @dataclass
@@ -43,9 +48,15 @@ class FakeClock:
 
 
 def cloudformation_event(
-    request_type: str, properties: dict[str, str] | None = None, **extra: object
+    request_type: str,
+    properties: dict[str, str] | None = None,
+    *,
+    construct_properties: bool = True,
+    **extra: object,
 ) -> dict:
-    """A custom resource event as CloudFormation sends it: every property value a string."""
+    """A custom resource event as CloudFormation sends it: every property value a string. The properties
+    the construct adds to every resource (RecordVersion, StackKey) come first, so `properties` may override
+    them; `construct_properties=False` leaves them out, as in a resource deployed by 0.2.0 or earlier."""
     event: dict = {
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:handler",
@@ -53,11 +64,12 @@ def cloudformation_event(
         "arn%3Aaws%3Acloudformation?X-Amz-Signature=SECRET-SIGNATURE",
         "StackId": STACK_ID,
         "RequestId": "unique-request-id",
-        "LogicalResourceId": "Pool0B9733A61",
+        "LogicalResourceId": LOGICAL_ID,
         "ResourceType": "Custom::KinesisVideoStreamPoolRetention",
         "ResourceProperties": {
             "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:handler",
             "ServiceTimeout": "900",
+            **({"RecordVersion": RECORD_VERSION, "StackKey": STACK_KEY} if construct_properties else {}),
             **(
                 properties
                 if properties is not None

@@ -2,3 +2,5 @@
 
 Writes docs/benchmarks/results.md, results.json and synth.png. Not collected by pytest.
 """
+
+import tests.simulation  # noqa: F401  (puts lambda/ on the path: tests.fakes and the herd import it)

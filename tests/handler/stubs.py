@@ -1,20 +1,63 @@
-"""Stubber set-ups shared by the handler tests: the API's method names, tag listings and record writes."""
+"""Stubber set-ups shared by the handler tests: the API's method names, pool answers, tag listings and
+the record's tags as the handler writes them."""
 
 from __future__ import annotations
 
 from botocore.stub import Stubber
-from pool_record import ORIGINAL, OWNER, OWNER_HOURS, OWNER_STACK, RECORD_KEYS
+from declarations import Declaration, Resource, declaration_tags
+from retention_rules import ORIGINAL_TAG
 
-from tests.fakes import STACK_ID, pool_configuration
+from tests.fakes import LOGICAL_ID, POOL_NAME, STACK_ID, STACK_KEY, pool_configuration
 
 GET = "get_media_pipeline_kinesis_video_stream_pool"
 UPDATE = "update_media_pipeline_kinesis_video_stream_pool"
-LOGICAL_ID = "Pool0B9733A61"  # the fake events' resource
+RESOURCE = Resource(STACK_ID, LOGICAL_ID)  # the fake events' resource
 
 
-def record(original: int = 24, owner_hours: int = 48, logical_id: str = LOGICAL_ID) -> dict[str, str]:
-    """The tags of a record the fake events' resource owns."""
-    return {ORIGINAL: str(original), OWNER_STACK: STACK_ID, OWNER: logical_id, OWNER_HOURS: str(owner_hours)}
+def declared(
+    hours: int,
+    *,
+    restores: bool = False,
+    prior: int | None = None,
+    resource: Resource = RESOURCE,
+    key: str = STACK_KEY,
+    original: int | None = None,
+) -> dict[str, str]:
+    """The tags that record `resource`'s declaration (its anchor, itself) and, when given, the original,
+    in the order the handler writes them."""
+    tags = declaration_tags(Declaration(resource, hours, restores, hours if prior is None else prior, key))
+    if original is not None:
+        tags[ORIGINAL_TAG] = str(original)
+    return tags
+
+
+def expect_get(
+    stubber: Stubber,
+    hours: int,
+    status: str = "ACTIVE",
+    *,
+    identifier: str = POOL_NAME,
+    name: str = POOL_NAME,
+) -> None:
+    stubber.add_response(
+        GET,
+        {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, status, name=name)},
+        {"Identifier": identifier},
+    )
+
+
+def expect_update(stubber: Stubber, hours: int, *, identifier: str = POOL_NAME) -> None:
+    stubber.add_response(
+        UPDATE,
+        {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, "UPDATING")},
+        {"Identifier": identifier, "StreamConfiguration": {"DataRetentionInHours": hours}},
+    )
+
+
+def expect_error(stubber: Stubber, method: str, code: str, status: int, message: str = "") -> None:
+    stubber.add_client_error(
+        method, service_error_code=code, service_message=message or f"{code} message", http_status_code=status
+    )
 
 
 def expect_tags(stubber: Stubber, arn: str, tags: dict[str, str]) -> None:
@@ -31,22 +74,5 @@ def expect_tagging(stubber: Stubber, arn: str, tags: dict[str, str]) -> None:
     )
 
 
-def expect_untagging(stubber: Stubber, arn: str, keys: list[str] | None = None) -> None:
-    stubber.add_response("untag_resource", {}, {"ResourceARN": arn, "TagKeys": keys or list(RECORD_KEYS[:4])})
-
-
-def expect_restore(stubber: Stubber, arn: str, current: int, original: int) -> None:
-    """The calls of the owner's restore: tags, read, update back to `original`, read until ACTIVE, untag."""
-    expect_tags(stubber, arn, record(original=original, owner_hours=current))
-    stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(current)}, {"Identifier": arn}
-    )
-    stubber.add_response(
-        UPDATE,
-        {"KinesisVideoStreamPoolConfiguration": pool_configuration(original, "UPDATING")},
-        {"Identifier": arn, "StreamConfiguration": {"DataRetentionInHours": original}},
-    )
-    stubber.add_response(
-        GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(original)}, {"Identifier": arn}
-    )
-    expect_untagging(stubber, arn)
+def expect_untagging(stubber: Stubber, arn: str, keys: list[str]) -> None:
+    stubber.add_response("untag_resource", {}, {"ResourceARN": arn, "TagKeys": keys})
