@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from botocore.exceptions import ClientError
 from retention_rules import RECORD_VERSION, stack_key
 
 POOL_NAME = "meeting-audio"
@@ -92,3 +94,67 @@ def pool_configuration(hours: int = 24, status: str = "ACTIVE", name: str = POOL
         "CreatedTimestamp": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
         "UpdatedTimestamp": datetime(2026, 11, 27, 8, 0, 0, tzinfo=UTC),
     }
+
+
+class FakeCloudFormation:
+    """CloudFormation's API as the handler asks it, in memory; called with a region, it is that region's
+    client (StackApi's `client_for`).
+
+    DescribeStackResource answers from `resources` ((stack id, logical id) -> (status, physical id)), or
+    the ValidationError CloudFormation gives for a resource it does not know; DescribeStacks answers
+    `statuses` (UPDATE_IN_PROGRESS for a stack not there). An error in `failures`, by operation name, is
+    raised on every call of that operation. Every call is recorded with its region.
+    """
+
+    def __init__(self) -> None:
+        self.resources: dict[tuple[str, str], tuple[str, str]] = {}
+        self.statuses: dict[str, str] = {}
+        self.failures: dict[str, ClientError] = {}
+        self.calls: list[tuple[str, str, str]] = []  # (operation, region, stack id)
+        self._region = ""
+
+    def __call__(self, region: str) -> FakeCloudFormation:
+        self._region = region
+        return self
+
+    def declare(
+        self, stack_id: str, logical_id: str, physical_id: str, status: str = "CREATE_COMPLETE"
+    ) -> None:
+        self.resources[(stack_id, logical_id)] = (status, physical_id)
+
+    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:
+        self._called("DescribeStackResource", StackName)
+        found = self.resources.get((StackName, LogicalResourceId))
+        if found is None:
+            raise client_error(
+                "ValidationError", 400, f"Resource {LogicalResourceId} does not exist for stack {StackName}"
+            )
+        status, physical_id = found
+        return {
+            "StackResourceDetail": {
+                "StackId": StackName,
+                "LogicalResourceId": LogicalResourceId,
+                "PhysicalResourceId": physical_id,
+                "ResourceStatus": status,
+            }
+        }
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        self._called("DescribeStacks", StackName)
+        return {
+            "Stacks": [
+                {"StackId": StackName, "StackStatus": self.statuses.get(StackName, "UPDATE_IN_PROGRESS")}
+            ]
+        }
+
+    def _called(self, operation: str, stack_id: str) -> None:
+        self.calls.append((operation, self._region, stack_id))
+        if operation in self.failures:
+            raise self.failures[operation]
+
+
+def client_error(code: str, status: int, message: str = "") -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": message or code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "fake",
+    )

@@ -1,5 +1,6 @@
-"""A whole stack's retention resources at once, in virtual time: one invocation of the handler's core per
-pool, all started together against one `PoolApi` model with the account's request rate.
+"""A whole stack's retention resources at once, in virtual time: one invocation of the handler's core
+(`declaring.declare`, a Create) per pool, all started together against one `PoolApi` model with the
+account's request rate.
 
 Nothing is shared between invocations but the API, as in Lambda: each has its own client, deadline and
 pacing. Used by the handler tests (small herds) and by `make bench` (490 and 1000 pools).
@@ -9,14 +10,21 @@ from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
+from calls import Caller, Deadline
+from declarations import Resource
+from declaring import Declared, declare
+from errors import RetentionError
 from pacing import Pacing
-from pool_retention import Deadline, PoolRetention, RetentionError, RetentionRequest
+from pool_api import PoolApi as PoolClient
+from stack_api import StackApi
 
+from tests.fakes import STACK_ID, STACK_KEY, FakeCloudFormation
 from tests.simulation.virtual_time import VirtualTime
 from tests.standins.pool_api import PoolApi
 
@@ -25,30 +33,54 @@ START_SPREAD_SECONDS = 1.0  # CloudFormation starts a stack's resources within a
 
 
 class ModelClient:
-    """What the core uses of a boto3 client, answered by the API model after the network's latency."""
+    """What the core uses of a boto3 client, answered by the API model after the network's latency (none
+    when `latency` is 0)."""
 
-    def __init__(self, api: PoolApi, time: VirtualTime, region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        api: PoolApi,
+        sleep: Callable[[float], None],
+        region: str = "us-east-1",
+        latency: float = LATENCY_SECONDS,
+    ) -> None:
         self.meta = SimpleNamespace(region_name=region)
-        self._api, self._time = api, time
+        self._api, self._sleep, self._latency = api, sleep, latency
 
     def get_media_pipeline_kinesis_video_stream_pool(self, Identifier: str) -> dict[str, Any]:
-        return self._send("GET", Identifier, {})
+        return self._send(lambda: self._api.handle("GET", Identifier, self.meta.region_name, {}))
 
     def update_media_pipeline_kinesis_video_stream_pool(
         self,
         Identifier: str,
         StreamConfiguration: dict[str, int],
     ) -> dict[str, Any]:
-        return self._send("PUT", Identifier, {"StreamConfiguration": StreamConfiguration})
+        body = {"StreamConfiguration": StreamConfiguration}
+        return self._send(lambda: self._api.handle("PUT", Identifier, self.meta.region_name, body))
 
-    def _send(self, method: str, identifier: str, body: dict[str, Any]) -> dict[str, Any]:
-        self._time.sleep(LATENCY_SECONDS)
-        status, answer, error = self._api.handle(method, identifier, self.meta.region_name, body)
-        self._time.sleep(LATENCY_SECONDS)
+    def list_tags_for_resource(self, ResourceARN: str) -> dict[str, Any]:
+        return self._send(
+            lambda: self._api.handle_tags("GET", {"arn": ResourceARN}, self.meta.region_name, {})
+        )
+
+    def tag_resource(self, ResourceARN: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+        body = {"ResourceARN": ResourceARN, "Tags": Tags}
+        return self._tagging("tag-resource", body)
+
+    def untag_resource(self, ResourceARN: str, TagKeys: list[str]) -> dict[str, Any]:
+        return self._tagging("untag-resource", {"ResourceARN": ResourceARN, "TagKeys": TagKeys})
+
+    def _tagging(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        query = {"operation": operation}
+        return self._send(lambda: self._api.handle_tags("POST", query, self.meta.region_name, body))
+
+    def _send(self, request: Callable[[], tuple[int, Any, str | None]]) -> dict[str, Any]:
+        if self._latency:
+            self._sleep(self._latency)
+        status, answer, error = request()
+        if self._latency:
+            self._sleep(self._latency)
         if error:
-            raise ClientError(
-                {"Error": answer, "ResponseMetadata": {"HTTPStatusCode": status}}, f"{method} pool"
-            )
+            raise ClientError({"Error": answer, "ResponseMetadata": {"HTTPStatusCode": status}}, "pool API")
         return answer
 
 
@@ -79,8 +111,8 @@ class HerdResult:
 
     @property
     def floor_seconds(self) -> float:
-        """The least time possible: three requests a pool (read, update, read) at the API's rate."""
-        return self.transition_seconds + 3 * self.pools / self.rate
+        """The least time possible: the requests a lone Create makes on a fresh pool at the API's rate."""
+        return floor_seconds(self.pools, self.rate, self.transition_seconds)
 
     @property
     def requests_per_pool(self) -> float:
@@ -93,6 +125,16 @@ class HerdResult:
     def finished_quantile(self, fraction: float) -> float:
         times = sorted(outcome.finished_at for outcome in self.outcomes)
         return times[min(len(times) - 1, int(fraction * len(times)))]
+
+
+# The requests a lone Create makes on a pool nothing declares yet (declaring.py): read, list tags, tag,
+# list tags, update, read.
+REQUESTS_PER_CREATE = 6
+
+
+def floor_seconds(pools: int, rate: float, transition_seconds: float) -> float:
+    """A whole stack's Create at best: its pools' transition, and k requests a pool at the API's rate."""
+    return transition_seconds + REQUESTS_PER_CREATE * pools / rate
 
 
 def simulate_herd(
@@ -108,17 +150,18 @@ def simulate_herd(
 
     def invocation(name: str, rng: random.Random) -> None:
         deadline = Deadline(budget_seconds, clock=virtual.clock, sleep=virtual.sleep)
-        core = PoolRetention(
-            ModelClient(api, virtual),  # type: ignore[arg-type]
-            deadline,
-            pacing=Pacing(clock=virtual.clock, rng=rng),
+        caller = Caller(deadline, Pacing(clock=virtual.clock, rng=rng))
+        pools = PoolClient(ModelClient(api, virtual.sleep), caller)  # type: ignore[arg-type]
+        stacks = StackApi(FakeCloudFormation(), caller, account=None)  # type: ignore[arg-type]
+        declared = Declared(
+            Resource(STACK_ID, "Retention" + name.replace("-", "")), name, 48, False, STACK_KEY
         )
         try:
-            core.apply(RetentionRequest(pool_identifier=name, data_retention_in_hours=48))
+            declare(pools, stacks, declared)
             succeeded, reason = True, ""
         except RetentionError as error:
             succeeded, reason = False, str(error)
-        outcomes.append(Outcome(name, succeeded, reason, virtual.now, core.pace.requests))
+        outcomes.append(Outcome(name, succeeded, reason, virtual.now, caller.pacing.requests))
 
     tasks = []
     for index in range(pools):
