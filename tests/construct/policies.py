@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from kvs_pool_retention.handler import retention_rules
 from tests.iam_size import LONGEST, resolve
 
 POOL_POLICY = "kvs-pool-retention-pools"
-POOL_ACTIONS = [
-    "chime:GetMediaPipelineKinesisVideoStreamPool",
-    "chime:UpdateMediaPipelineKinesisVideoStreamPool",
-    "chime:ListTagsForResource",
-    "chime:TagResource",
-    "chime:UntagResource",
-]
+# The handler's contract names every action it takes on a pool; a policy lists them in that order.
+POOL_ACTIONS = list(retention_rules.POOL_ACTIONS)
 
 
 def pool_policy(template: dict[str, Any]) -> dict[str, Any]:

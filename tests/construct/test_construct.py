@@ -36,8 +36,9 @@ def pool_policy(template: Template) -> dict:
     return next(iter(policies.values()))
 
 
-def test_the_resource_carries_the_identifier_and_hours_as_its_only_properties():
-    template = Template.from_stack(stack_with(("meeting-audio", cdk.Duration.hours(48))))
+def test_the_resource_carries_the_identifier_hours_record_version_and_stack_key_as_its_only_properties():
+    stack = stack_with(("meeting-audio", cdk.Duration.hours(48)))
+    template = Template.from_stack(stack)
 
     template.has_resource_properties(
         "Custom::KinesisVideoStreamPoolRetention",
@@ -46,6 +47,8 @@ def test_the_resource_carries_the_identifier_and_hours_as_its_only_properties():
             "ServiceTimeout": "900",
             "PoolIdentifier": "meeting-audio",
             "DataRetentionInHours": 48,
+            "RecordVersion": "3",
+            "StackKey": Match.string_like_regexp("^[0-9a-f]{16}$"),
         },
     )
     (resource,) = template.find_resources("Custom::KinesisVideoStreamPoolRetention").values()
@@ -54,6 +57,8 @@ def test_the_resource_carries_the_identifier_and_hours_as_its_only_properties():
         "ServiceTimeout",
         "PoolIdentifier",
         "DataRetentionInHours",
+        "RecordVersion",
+        "StackKey",
     }
 
 
@@ -110,45 +115,53 @@ def test_the_role_may_touch_only_the_declared_pools_and_only_their_record_tags()
     }
 
 
-def test_cleanup_deletes_are_granted_the_pools_whose_record_names_this_stack_and_nothing_wider():
-    template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1))))
+def test_cleanup_deletes_are_granted_the_pools_whose_anchor_names_this_stack_and_nothing_wider():
+    stack = stack_with(("a", cdk.Duration.hours(1)))
+    template = Template.from_stack(stack)
 
+    (resource,) = template.find_resources("Custom::KinesisVideoStreamPoolRetention").values()
+    key = resource["Properties"]["StackKey"]
     statements = pool_policy(template)["Properties"]["PolicyDocument"]["Statement"]
-    recorded = {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":chime:*:",
-                {"Ref": "AWS::AccountId"},
-                ":media-pipeline-kinesis-video-stream-pool/*",
-            ],
-        ]
-    }
     assert statements[1:] == [
         {
-            "Sid": sid,
+            "Sid": "DeclaredByThisStack",
             "Effect": "Allow",
             "Action": POOL_ACTIONS,
-            "Resource": recorded,
+            "Resource": account_wide("chime", "media-pipeline-kinesis-video-stream-pool/*"),
             "Condition": {
-                "StringEquals": {f"aws:ResourceTag/kvs-pool-retention:{tag}": STACK_ARN},
+                # The anchor tag the handler writes on every pool this stack declares (its key from the
+                # resources' StackKey), whose value is the stack's id: another stack's anchor never matches.
+                "StringEquals": {f"aws:ResourceTag/kvs-pool-retention:stack-{key}": STACK_ARN},
                 "ForAllValues:StringLike": {"aws:TagKeys": ["kvs-pool-retention:*"]},
             },
-        }
-        for sid, tag in (("RecordedByThisStack", "owner-stack"), ("TakenOverByThisStack", "successor-stack"))
-    ] + [
+        },
+        {
+            # Read-only: whether another declaration's resource still exists, in any stack of the account.
+            "Sid": "DeclaringStacks",
+            "Effect": "Allow",
+            "Action": ["cloudformation:DescribeStackResource"],
+            "Resource": account_wide("cloudformation", "stack/*"),
+        },
         {
             "Sid": "ThisStack",
             "Effect": "Allow",
-            "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
+            "Action": ["cloudformation:DescribeStacks"],
             "Resource": STACK_ARN,
-        }
+        },
     ]
 
 
-def test_no_statement_grants_a_wildcard_resource_unconditioned_or_uses_a_managed_policy():
+def account_wide(service: str, resources: str) -> dict:
+    """This account's `resources` of `service` in every region, as the construct writes the ARN."""
+    return {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, f":{service}:*:", {"Ref": "AWS::AccountId"}, f":{resources}"],
+        ]
+    }
+
+
+def test_no_statement_grants_a_wildcard_resource_unconditioned_but_the_stack_reads_or_a_managed_policy():
     template = Template.from_stack(stack_with(("a", cdk.Duration.hours(1)), ("b", cdk.Duration.hours(2))))
 
     wide = [
@@ -157,8 +170,11 @@ def test_no_statement_grants_a_wildcard_resource_unconditioned_or_uses_a_managed
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
         if "*" in json.dumps(statement["Resource"])
     ]
-    assert [statement["Sid"] for statement in wide] == ["RecordedByThisStack", "TakenOverByThisStack"]
-    assert all("aws:ResourceTag/" in json.dumps(statement["Condition"]) for statement in wide)
+    assert [statement["Sid"] for statement in wide] == ["DeclaredByThisStack", "DeclaringStacks"]
+    # Every action on pools across the account is conditioned on this stack's anchor tag; the one
+    # unconditioned wildcard reads CloudFormation's resources and changes nothing.
+    assert "aws:ResourceTag/kvs-pool-retention:stack-" in json.dumps(wide[0]["Condition"])
+    assert wide[1]["Action"] == ["cloudformation:DescribeStackResource"]
     assert "ManagedPolicyArns" not in json.dumps(template.to_json())
     template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
 
@@ -335,7 +351,7 @@ def test_the_roles_other_inline_statements_come_off_the_pool_arns_budget():
     assert managed
 
 
-def test_restore_on_delete_adds_its_properties_to_that_resource_only():
+def test_restore_on_delete_adds_its_property_to_that_resource_only():
     stack = cdk.Stack(cdk.App(), "Test")
     KinesisVideoStreamPoolRetention(stack, "Kept", pool_identifier="a", data_retention=cdk.Duration.hours(1))
     KinesisVideoStreamPoolRetention(
@@ -349,11 +365,11 @@ def test_restore_on_delete_adds_its_properties_to_that_resource_only():
 
     template.has_resource_properties(
         "Custom::KinesisVideoStreamPoolRetention",
-        {"PoolIdentifier": POOL_ARN, "RestoreOnDelete": "true", "RecordVersion": "2"},
+        {"PoolIdentifier": POOL_ARN, "RestoreOnDelete": "true", "RecordVersion": "3"},
     )
     template.has_resource_properties(
         "Custom::KinesisVideoStreamPoolRetention",
-        {"PoolIdentifier": "a", "RestoreOnDelete": Match.absent(), "RecordVersion": Match.absent()},
+        {"PoolIdentifier": "a", "RestoreOnDelete": Match.absent(), "RecordVersion": "3"},
     )
 
 
@@ -477,6 +493,7 @@ def test_every_acknowledgement_names_the_resources_it_covers():
         [
             "Resource::arn:<AWS::Partition>:chime:*:<AWS::AccountId>:media-pipeline-kinesis-video-stream-pool/*"
         ],
+        ["Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/*"],
         [
             "Resource::arn:<AWS::Partition>:chime:<AWS::Region>:<AWS::AccountId>:media-pipeline-kinesis-video-stream-pool/*"
         ],

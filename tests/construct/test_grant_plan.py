@@ -7,6 +7,7 @@ import pytest
 from kvs_pool_retention.grant_plan import (
     ADDED_AFTER_PLANNING,
     INLINE_POLICY_CHARS,
+    LONGEST_PSEUDO,
     MANAGED_POLICY_CHARS,
     Grant,
     arn_chars,
@@ -14,6 +15,7 @@ from kvs_pool_retention.grant_plan import (
     document_chars,
     plan,
 )
+from tests.iam_size import LONGEST
 
 LONGEST_ARN = "arn:aws-iso-b:chime:ap-southeast-10:123456789012:media-pipeline-kinesis-video-stream-pool/"
 
@@ -53,6 +55,13 @@ def test_a_document_is_counted_as_iam_counts_it_with_the_longest_values():
         + '"}]}'
     )
     assert counted == len(expected)
+
+
+def test_the_plan_counts_the_pseudo_parameters_as_long_as_the_size_tests_measure_them():
+    """The least-privilege tests measure templates with tests.iam_size.LONGEST: the plan must budget the
+    fixed statements (the stack id in a condition, the partition and account in ARNs) at the same length."""
+    for pseudo in ("AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackId"):
+        assert len(LONGEST_PSEUDO[pseudo]) == len(LONGEST[pseudo]), pseudo
 
 
 def test_chunks_fill_inline_first_then_each_managed_policy_in_declaration_order():

@@ -80,10 +80,19 @@ def test_deploy_time_pool_names_and_arns_are_granted_exactly_with_no_finding(tmp
         stack_env_arn({"Ref": "PoolName"}),
         {"Ref": "PoolArn"},
     ]
-    # The only wildcard is the grant conditioned on the pools' record naming this stack.
-    reasons = suppression_reasons(pool_policy(template))
-    assert len(reasons) == 1
-    assert reasons[0].startswith("Conditioned on the pool's record naming this stack")
+    # The only wildcards: the pool grant conditioned on the pools' record naming this stack, and the
+    # read-only look at the account's stacks; no account-wide fallback for the pools themselves.
+    rules = pool_policy(template)["Metadata"]["cdk_nag"]["rules_to_suppress"]
+    assert [(rule["applies_to"], rule["reason"].split(" (")[0].split(":")[0]) for rule in rules] == [
+        (
+            [
+                "Resource::arn:<AWS::Partition>:chime:*:<AWS::AccountId>:"
+                "media-pipeline-kinesis-video-stream-pool/*"
+            ],
+            "Conditioned on the pool's record naming this stack",
+        ),
+        (["Resource::arn:<AWS::Partition>:cloudformation:*:<AWS::AccountId>:stack/*"], "Read-only"),
+    ]
 
 
 def test_cfn_lint_reports_nothing_on_the_synthesized_template(tmp_path):
