@@ -36,18 +36,23 @@ def test_the_installed_wheel_synthesizes_an_asset_of_handler_and_crhelper_only(i
 
     files = sorted(str(path.relative_to(asset)) for path in asset.rglob("*") if path.is_file())
     assert files == [
+        "calls.py",
         "cfn_response.py",
         "crhelper/__init__.py",
         "crhelper/log_helper.py",
         "crhelper/resource_helper.py",
         "crhelper/utils.py",
+        "decision.py",
+        "declarations.py",
+        "declaring.py",
+        "errors.py",
         "index.py",
         "pacing.py",
-        "pool_record.py",
-        "pool_retention.py",
+        "pool_api.py",
         "response_window.py",
         "retention_rules.py",
-        "stack_view.py",
+        "settling.py",
+        "stack_api.py",
     ]
 
 
@@ -76,7 +81,7 @@ def test_the_wheel_holds_no_tests_or_caches(installed_python):
     names = zipfile.ZipFile(wheel).namelist()
 
     assert not [name for name in names if "__pycache__" in name or name.startswith("tests/")]
-    assert "kvs_pool_retention/handler/pool_retention.py" in names
+    assert "kvs_pool_retention/handler/declaring.py" in names
 
 
 def test_the_sdist_carries_the_handler_source(installed_python):
