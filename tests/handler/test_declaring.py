@@ -1,0 +1,468 @@
+"""declare() and withdraw() over the pool API's model (tests/standins/pool_api.py, every request recorded)
+and an in-memory CloudFormation: which requests a Create, Update or Delete makes, in which order, and what
+the pool and its record hold afterwards."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from calls import Caller, Deadline
+from declarations import Resource, stack_tag
+from declaring import Declared, declare, withdraw
+from errors import DeclarationConflict, InvalidRecord, InvalidRequest
+from pool_api import PoolApi as PoolClient
+from retention_rules import LEGACY_TAGS, MAX_DECLARING_STACKS, ORIGINAL_TAG, stack_key
+from stack_api import StackApi
+
+from tests.fakes import POOL_ARN, POOL_NAME, STACK_ID, STACK_KEY, FakeClock, FakeCloudFormation, client_error
+from tests.handler.stubs import RESOURCE
+from tests.handler.stubs import declared as record_of
+from tests.simulation.herd import REQUESTS_PER_CREATE, ModelClient
+from tests.standins.pool_api import PoolApi
+
+ACCOUNT = "111122223333"
+OTHER_STACK = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Audio/5f6a7b8c"
+OTHER_KEY = stack_key("Audio", ACCOUNT, "us-east-1")
+OTHER = Resource(OTHER_STACK, "Meeting")
+RENAMED = Resource(STACK_ID, "Renamed")  # the same stack's resource after a rename
+OWNER_STACK, OWNER, OWNER_HOURS, SUCCESSOR_STACK, SUCCESSOR = LEGACY_TAGS
+
+GET, UPDATE = (
+    "get_media_pipeline_kinesis_video_stream_pool",
+    "update_media_pipeline_kinesis_video_stream_pool",
+)
+LIST, TAG, UNTAG = "list_tags_for_resource", "tag_resource", "untag_resource"
+CHECK, STATUS = "describe_stack_resource", "describe_stacks"
+
+
+class Logged:
+    """A client whose every request is appended to a log shared by all clients: the order of requests."""
+
+    def __init__(self, target: Any, log: list[str]) -> None:
+        self._target, self._log = target, log
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute
+
+        def logged(**request: Any) -> Any:
+            self._log.append(name)
+            return attribute(**request)
+
+        return logged
+
+
+class World:
+    """One pool (meeting-audio, 24 h) in the pool API's model, CloudFormation, and the requests made."""
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.api = PoolApi(clock=self.clock)
+        self.pool = self.api.add_pool(POOL_NAME)
+        self.cfn = FakeCloudFormation()
+        self.log: list[str] = []
+
+    def clients(self, seconds: float, *, delete: bool = False) -> tuple[PoolClient, StackApi]:
+        caller = Caller(Deadline(seconds, clock=self.clock, sleep=self.clock.sleep), retry_denials=not delete)
+        model = ModelClient(self.api, self.clock.sleep, latency=0)
+        pools = PoolClient(Logged(model, self.log), caller)  # type: ignore[arg-type]
+        stacks = StackApi(lambda region: Logged(self.cfn(region), self.log), caller, ACCOUNT)
+        return pools, stacks
+
+    def declare(
+        self, hours: int, *, restores: bool = False, resource: Resource = RESOURCE, key: str = STACK_KEY
+    ) -> dict[str, Any]:
+        pools, stacks = self.clients(300)
+        return declare(pools, stacks, Declared(resource, POOL_NAME, hours, restores, key))
+
+    def withdraw(
+        self,
+        *,
+        restores: bool = False,
+        hours: int | None = 48,
+        resource: Resource = RESOURCE,
+        seconds: float = 300,
+    ) -> str:
+        pools, stacks = self.clients(seconds, delete=True)
+        return withdraw(pools, stacks, resource, POOL_ARN, restores=restores, hours=hours)
+
+    def holds(self, hours: int, tags: dict[str, str], status: str = "ACTIVE") -> None:
+        self.pool.retention, self.pool.tags, self.pool.status = hours, dict(tags), status
+
+    def declared_elsewhere(self, status: str = "CREATE_COMPLETE", physical_id: str = POOL_ARN) -> None:
+        """OTHER exists in CloudFormation (by default: live, for this pool)."""
+        self.cfn.declare(OTHER_STACK, OTHER.logical_id, physical_id, status)
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def others(hours: int, **options: Any) -> dict[str, str]:
+    """The tags of OTHER's declaration."""
+    return record_of(hours, resource=OTHER, key=OTHER_KEY, **options)
+
+
+# --- Create and Update ------------------------------------------------------------------------------
+
+
+def test_a_lone_create_on_a_fresh_pool_makes_k_requests_recording_before_changing(world):
+    settled = world.declare(48)
+
+    assert world.log == [GET, LIST, TAG, LIST, UPDATE, GET]
+    assert len(world.log) == REQUESTS_PER_CREATE  # the benchmark's k
+    assert settled["StreamConfiguration"]["DataRetentionInHours"] == 48
+    assert world.pool.retention == 48
+    assert world.pool.tags == record_of(48, prior=24, original=24)
+
+
+def test_a_create_on_a_pool_already_at_the_value_makes_four_requests_and_no_update(world):
+    world.holds(48, {})
+
+    world.declare(48)
+
+    assert world.log == [GET, LIST, TAG, LIST]
+    assert world.pool.tags == record_of(48, prior=48, original=48)
+
+
+def test_a_repeated_create_finds_its_declaration_recorded_and_only_reads(world):
+    world.declare(48)
+    world.log.clear()
+
+    world.declare(48)
+
+    assert world.log == [GET, LIST]
+
+
+def test_an_update_to_new_hours_keeps_the_prior_and_original_of_the_first_create(world):
+    world.declare(48, restores=True)
+
+    world.declare(72, restores=True)
+
+    assert world.pool.retention == 72
+    assert world.pool.tags == record_of(72, restores=True, prior=24, original=24)
+
+
+def test_a_conflicting_live_declaration_is_refused_before_any_update_naming_it(world):
+    world.holds(72, others(72, prior=24, original=24))
+    world.declared_elsewhere()
+
+    with pytest.raises(DeclarationConflict) as refused:
+        world.declare(48)
+
+    assert str(refused.value).startswith(
+        f"Pool {POOL_NAME} is declared at 72 h by stack Audio (resource Meeting); this resource declares 48 h"
+    )
+    assert world.log == [GET, LIST, TAG, LIST, CHECK, STATUS, UNTAG]
+    assert world.pool.retention == 72
+    # Recorded before deciding, taken back once refused: nobody reads a value nothing will apply.
+    assert world.pool.tags == others(72, prior=24, original=24)
+
+
+def test_a_declaration_whose_liveness_cannot_be_checked_is_refused_saying_why(world):
+    world.holds(72, others(72, prior=24, original=24))
+    world.cfn.failures["DescribeStackResource"] = client_error("AccessDenied", 403)
+
+    with pytest.raises(DeclarationConflict) as refused:
+        world.declare(48)
+
+    reason = str(refused.value)
+    assert reason.startswith(
+        f"Pool {POOL_NAME} may still be declared at 72 h by stack Audio (resource Meeting)"
+    )
+    assert "(cloudformation:DescribeStackResource denied)" in reason
+    assert UPDATE not in world.log
+    assert world.pool.retention == 72
+
+
+def test_a_rollbacks_update_is_never_refused(world):
+    """Refusing it would leave the stack in UPDATE_ROLLBACK_FAILED and put nothing back."""
+    world.holds(72, others(72, prior=24, original=24))
+    world.declared_elsewhere()
+    world.cfn.statuses[STACK_ID] = "UPDATE_ROLLBACK_IN_PROGRESS"
+
+    world.declare(48)
+
+    assert world.pool.retention == 48
+
+
+def test_equal_declarations_coexist_without_asking_cloudformation(world):
+    """A move between stacks, or two stacks agreeing: nothing to check."""
+    world.holds(48, others(48, prior=24, original=24))
+
+    world.declare(48)
+
+    assert CHECK not in world.log
+    assert world.pool.tags == {**others(48, prior=24, original=24), **record_of(48)}
+
+
+def test_the_old_resource_of_a_rename_in_the_same_stack_never_conflicts(world):
+    world.holds(168, record_of(168, resource=RENAMED, prior=24, original=24))
+
+    world.declare(48)
+
+    assert CHECK not in world.log
+    assert world.pool.retention == 48
+    assert (
+        record_of(168, resource=RENAMED, prior=24).items() <= world.pool.tags.items()
+    )  # its Delete's to withdraw
+
+
+def test_stale_declarations_are_forgotten_only_after_the_change(world):
+    world.holds(72, others(72, prior=24, original=24))  # OTHER's stack no longer has the resource
+
+    world.declare(48)
+
+    assert world.log == [GET, LIST, TAG, LIST, CHECK, UPDATE, GET, UNTAG]
+    assert world.pool.retention == 48
+    assert world.pool.tags == record_of(48, prior=72, original=24)
+
+
+def test_a_declaration_now_naming_another_pool_is_forgotten(world):
+    """A move keeps the logical id: OTHER now declares other-pool."""
+    world.holds(72, others(72, prior=24, original=24))
+    world.declared_elsewhere(physical_id=POOL_ARN.replace(POOL_NAME, "other-pool"))
+
+    world.declare(48)
+
+    assert world.pool.tags == record_of(48, prior=72, original=24)
+
+
+def test_beyond_the_declaring_stacks_a_pool_supports_a_create_is_refused(world):
+    tags: dict[str, str] = {ORIGINAL_TAG: "24"}
+    for index in range(MAX_DECLARING_STACKS):
+        resource = Resource(OTHER_STACK.replace("Audio", f"Audio{index}"), "Meeting")
+        tags |= record_of(48, resource=resource, key=stack_key(f"Audio{index}", ACCOUNT, "us-east-1"))
+    world.holds(48, tags)
+
+    with pytest.raises(
+        DeclarationConflict, match=f"at most {MAX_DECLARING_STACKS} stacks may declare one pool"
+    ):
+        world.declare(48)
+
+
+def test_a_pool_without_tag_room_fails_the_create_before_any_change(world):
+    world.holds(24, {"team": "media"})
+    world.pool.max_tags = 2
+
+    with pytest.raises(InvalidRequest) as refused:
+        world.declare(48)
+
+    assert str(refused.value).startswith(
+        f"Could not record the declaration on pool {POOL_NAME} (kept in tags on the pool): free a tag"
+    )
+    assert world.log == [GET, LIST, TAG]
+    assert world.pool.retention == 24
+
+
+def test_a_damaged_record_fails_a_create_naming_the_tag(world):
+    world.holds(24, {ORIGINAL_TAG: "²"})
+
+    with pytest.raises(
+        InvalidRecord, match=f"^Pool {POOL_NAME} carries a damaged kvs-pool-retention record .tag"
+    ):
+        world.declare(48)
+
+    assert world.log == [GET, LIST]
+
+
+# --- Delete ------------------------------------------------------------------------------------------
+
+
+def test_the_last_restoring_declaration_puts_back_the_original_then_forgets_the_record(world):
+    world.holds(48, {"team": "media", **record_of(48, restores=True, prior=24, original=24)})
+
+    line = world.withdraw(restores=True)
+
+    assert line == f"pool {POOL_ARN}: back to its original, 24 h"
+    assert world.log == [LIST, STATUS, GET, UPDATE, GET, UNTAG]  # the change before the forget
+    assert world.pool.retention == 24
+    assert world.pool.tags == {"team": "media"}
+
+
+def test_a_plain_delete_leaves_the_pool_and_forgets_the_record(world):
+    world.holds(48, record_of(48, prior=24, original=24))
+    world.cfn.statuses[STACK_ID] = "DELETE_IN_PROGRESS"
+
+    line = world.withdraw()
+
+    assert "a Delete without restore_on_delete leaves the pool as it is" in line
+    assert world.pool.retention == 48
+    assert world.pool.tags == {}
+
+
+def test_a_rollbacks_delete_puts_back_the_value_the_pool_had_before_the_create(world):
+    """A first deployment declares 12 h without restore_on_delete, then fails on another resource."""
+    world.holds(12, record_of(12, prior=72, original=72))
+    world.cfn.statuses[STACK_ID] = "ROLLBACK_IN_PROGRESS"
+
+    line = world.withdraw(hours=12)
+
+    assert line == f"pool {POOL_ARN}: back to its value before this deployment, 72 h"
+    assert world.pool.retention == 72
+    assert world.pool.tags == {}
+
+
+def test_a_delete_leaves_a_value_another_writer_set(world):
+    world.holds(100, record_of(48, restores=True, prior=24, original=24))
+
+    line = world.withdraw(restores=True)
+
+    assert "another writer set it since, and its value is left" in line
+    assert UPDATE not in world.log
+    assert world.pool.retention == 100
+    assert world.pool.tags == {}
+
+
+def test_a_restoring_delete_leaves_the_pool_to_a_remaining_live_declaration(world):
+    world.holds(48, {**others(48, prior=24, original=24), **record_of(48, restores=True, prior=24)})
+    world.declared_elsewhere()
+
+    world.withdraw(restores=True)
+
+    assert world.pool.retention == 48
+    assert world.pool.tags == others(48, prior=24, original=24)
+
+
+def test_a_leaving_declaration_of_another_stack_is_not_held_to(world):
+    """Two stacks deleted together: the first to leave finds the other leaving too, and restores."""
+    world.holds(48, {**others(48, prior=24, original=24), **record_of(48, restores=True, prior=24)})
+    world.declared_elsewhere(status="DELETE_IN_PROGRESS")
+
+    world.withdraw(restores=True)
+
+    assert world.pool.retention == 24
+
+
+def test_a_delete_that_cannot_check_another_declaration_leaves_the_pool_and_says_so(world, caplog):
+    world.holds(48, {**others(48, prior=24, original=24), **record_of(48, restores=True, prior=24)})
+    world.cfn.failures["DescribeStackResource"] = client_error("AccessDenied", 403)
+
+    world.withdraw(restores=True)
+
+    assert world.pool.retention == 48
+    assert f"pool {POOL_NAME} NOT put back: whether stack Audio (resource Meeting) still declares it" in (
+        caplog.text.replace(POOL_ARN, POOL_NAME)
+    )
+    assert world.pool.tags == others(48, prior=24, original=24)
+
+
+@pytest.mark.parametrize(
+    ("trouble", "says"),
+    [
+        ("list-tags denied", "NOT put back: the role may not read its tags"),
+        (
+            "list-tags throttled",
+            "NOT put back: its record could not be read: Could not list the tags of pool",
+        ),
+        ("pool failed", f"NOT put back: Pool {POOL_ARN} is FAILED: its retention cannot be managed"),
+        (
+            "damaged record",
+            "NOT put back: its record is damaged (tag kvs-pool-retention:original-retention-hours",
+        ),
+        ("pool gone", f"pool {POOL_ARN} no longer exists: nothing to do"),
+        ("update denied", "NOT put back: Access denied to chime:UpdateMediaPipelineKinesisVideoStreamPool"),
+    ],
+)
+def test_a_delete_answers_with_a_line_and_never_raises_for_pool_trouble(world, caplog, trouble, says):
+    world.holds(48, record_of(48, restores=True, prior=24, original=24))
+    if trouble == "list-tags denied":
+        world.api.fail("list-tags", "AccessDeniedException", 403)
+    elif trouble == "list-tags throttled":
+        world.api.fail("list-tags", "ThrottledClientException", 429, times=100)
+    elif trouble == "pool failed":
+        world.pool.status = "FAILED"
+    elif trouble == "damaged record":
+        world.pool.tags[ORIGINAL_TAG] = "²"
+    elif trouble == "pool gone":
+        del world.api.pools[POOL_NAME]
+    elif trouble == "update denied":
+        world.api.fail("PUT", "ForbiddenException", 403)
+    caplog.set_level(logging.WARNING)
+
+    line = world.withdraw(restores=True, seconds=60)
+
+    assert says in line
+    if "NOT put back" in line:
+        assert line in caplog.text  # at WARNING, for a person to act on
+    assert world.clock.now <= 60
+
+
+def test_a_delete_takes_a_denial_as_final_at_once(world):
+    """A Delete comes after grants are removed, never added: no waiting for IAM to catch up."""
+    world.holds(48, record_of(48, restores=True, prior=24, original=24))
+    world.api.fail("list-tags", "AccessDeniedException", 403, times=5)
+
+    world.withdraw(restores=True)
+
+    assert world.log == [LIST]
+    assert world.clock.now == 0
+
+
+def test_a_delete_of_a_resource_that_recorded_nothing_changes_nothing(world):
+    world.holds(48, others(48, prior=24, original=24))
+    world.declared_elsewhere()
+
+    line = world.withdraw(restores=True)
+
+    assert "this resource recorded no retention on the pool: left as it is" in line
+    assert world.pool.retention == 48
+    assert world.pool.tags == others(48, prior=24, original=24)
+
+
+# --- Records of earlier versions ---------------------------------------------------------------------
+
+RECORD_0_1_0 = {ORIGINAL_TAG: "24"}  # 0.1.0: the original alone
+RECORD_0_2_0 = {ORIGINAL_TAG: "24", OWNER_STACK: STACK_ID, OWNER: RESOURCE.logical_id, OWNER_HOURS: "48"}
+
+
+def test_a_0_1_0_record_is_restored_by_its_resources_delete(world):
+    world.holds(48, {"team": "media", **RECORD_0_1_0})
+
+    line = world.withdraw(restores=True)
+
+    assert line == f"pool {POOL_ARN}: back to its original, 24 h"
+    assert world.pool.retention == 24
+    assert world.pool.tags == {"team": "media"}
+
+
+def test_a_0_1_0_record_is_rewritten_by_the_next_update_keeping_its_original(world):
+    world.holds(48, RECORD_0_1_0)
+
+    world.declare(48, restores=True)
+    world.withdraw(restores=True)
+
+    assert world.pool.retention == 24
+
+
+def test_a_0_2_0_record_is_rewritten_by_its_owners_next_update(world):
+    world.holds(48, {"team": "media", **RECORD_0_2_0})
+
+    world.declare(48, restores=True)
+
+    assert world.log == [GET, LIST, TAG, LIST, UNTAG]
+    assert world.pool.tags == {"team": "media", **record_of(48, restores=True, prior=48, original=24)}
+
+
+def test_a_0_2_0_owners_delete_restores_the_original_and_removes_the_old_record(world):
+    world.holds(48, RECORD_0_2_0)
+
+    world.withdraw(restores=True)
+
+    assert world.pool.retention == 24
+    assert world.pool.tags == {}
+
+
+def test_a_0_2_0_successor_of_another_stack_never_blocks_a_create(world):
+    """A 0.2.0 successor recorded no hours: nothing to conflict with."""
+    world.holds(48, {**RECORD_0_2_0, SUCCESSOR_STACK: OTHER_STACK, SUCCESSOR: OTHER.logical_id})
+
+    world.declare(72, restores=True, resource=Resource(STACK_ID, "Pool0B9733A61"))
+
+    assert world.pool.retention == 72
+    assert world.pool.tags[SUCCESSOR] == OTHER.logical_id  # its own resource rewrites it
+    assert stack_tag(STACK_KEY) in world.pool.tags
