@@ -136,7 +136,8 @@ def plan_release(
         forget = (this, *forget)
     holding = [k for k in others if k.liveness in (Liveness.LIVE, Liveness.UNKNOWN)]
     live_hours = [k.declaration.hours for k in holding if k.liveness is Liveness.LIVE and k.declaration.hours]
-    unknown = [k for k in holding if k.liveness is Liveness.UNKNOWN or k.declaration.hours is None]
+    # A live declaration without usable hours (0.2.0's successor, or a hand-made 0) states no floor.
+    unknown = [k for k in holding if k.liveness is Liveness.UNKNOWN or not k.declaration.hours]
     floor = max(live_hours) if live_hours else None
     last = not holding
 
@@ -158,21 +159,25 @@ def plan_release(
     restores = this.restores or rollback
     if not restores:
         return plan(None, "a Delete without restore_on_delete leaves the pool as it is")
+    target, what = (
+        (this.prior, "its value before this deployment") if rollback else (original, "its original")
+    )
     if not last:
         if unknown:
-            hint = floor if floor is not None else "what they declare"
+            # Where the pool would go if the unchecked declarations were gone: the live floor, else `target`.
+            hint = floor if floor is not None else target
+            if hint == current:
+                return plan(None, f"already at the {current} h it would be put back to")
+            value = f"{hint} h" if hint is not None and hint >= MIN_RETENTION_HOURS else what
             return plan(
                 None,
                 "left as it is",
                 f"pool {pool} NOT put back: whether {describe(unknown[0].declaration)} still declares it "
                 f"could not be checked ({unknown[0].why or 'no retention recorded'}); if it does not, set "
-                f"the pool to {hint} h by hand",
+                f"the pool to {value} by hand",
             )
         assert floor is not None
         return plan(floor, f"back to the {floor} h the remaining declarations state")
-    target, what = (
-        (this.prior, "its value before this deployment") if rollback else (original, "its original")
-    )
     if target is None or target < MIN_RETENTION_HOURS:
         return plan(
             None,
