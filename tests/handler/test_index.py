@@ -1,4 +1,5 @@
-"""The crhelper layer: what CloudFormation receives for each event, with the API stubbed."""
+"""The crhelper layer: what CloudFormation receives for each event, with the pool API and CloudFormation's
+API stubbed (botocore's Stubber checks every request against the real service models)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,37 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import boto3
+import calls
 import cfn_response
 import index
-import pool_retention
 import pytest
 from botocore.stub import Stubber
-from pool_record import RECORD_KEYS
+from declarations import Resource
+from declaring import Declared
 
-from tests.fakes import POOL_ARN, POOL_NAME, STACK_ID, cloudformation_event, pool_configuration
+from tests.fakes import (
+    LOGICAL_ID,
+    POOL_ARN,
+    POOL_NAME,
+    STACK_ID,
+    STACK_KEY,
+    cloudformation_event,
+    pool_configuration,
+)
 from tests.handler.stubs import (
     GET,
-    UPDATE,
-    expect_restore,
+    declared,
+    expect_get,
     expect_tagging,
     expect_tags,
     expect_untagging,
-    record,
+    expect_update,
 )
+
+OTHER_STACK = "arn:aws:cloudformation:us-east-1:111122223333:stack/Audio/5f6a7b8c"
 
 
 @pytest.fixture
@@ -59,8 +72,8 @@ def stubber(monkeypatch) -> Iterator[Stubber]:
 
 @pytest.fixture
 def stack_api(monkeypatch) -> Iterator[Stubber]:
-    """CloudFormation's API as the handler asks it (DescribeStacks, GetTemplate), stubbed; nothing else
-    may be asked."""
+    """CloudFormation's API as the handler asks it (DescribeStackResource, DescribeStacks), stubbed;
+    nothing else may be asked."""
     client = boto3.client("cloudformation", region_name="us-east-1")
     monkeypatch.setattr(index, "stack_client_for", lambda region: client)
     with Stubber(client) as stub:
@@ -85,27 +98,40 @@ def expect_status(stack_api: Stubber, status: str) -> None:
     )
 
 
-def expect_template(stack_api: Stubber, resources: dict) -> None:
+def expect_live(stack_api: Stubber, stack_id: str, logical_id: str) -> None:
     stack_api.add_response(
-        "get_template",
-        {"TemplateBody": json.dumps({"Resources": resources})},
-        {"StackName": STACK_ID, "TemplateStage": "Processed"},
+        "describe_stack_resource",
+        {
+            "StackResourceDetail": {
+                "StackId": stack_id,
+                "LogicalResourceId": logical_id,
+                "PhysicalResourceId": POOL_ARN,
+                "ResourceType": "Custom::KinesisVideoStreamPoolRetention",
+                "LastUpdatedTimestamp": datetime(2026, 11, 30, tzinfo=UTC),
+                "ResourceStatus": "UPDATE_COMPLETE",
+            }
+        },
+        {"StackName": stack_id, "LogicalResourceId": logical_id},
     )
 
 
-def retention_resource(pool: str, hours: int, **extra: str) -> dict:
-    return {
-        "Type": "Custom::KinesisVideoStreamPoolRetention",
-        "Properties": {"ServiceToken": "arn", "PoolIdentifier": pool, "DataRetentionInHours": hours, **extra},
-    }
-
-
-def expect_get(stubber: Stubber, hours: int, identifier: str = POOL_NAME, name: str = POOL_NAME) -> None:
-    stubber.add_response(
-        GET,
-        {"KinesisVideoStreamPoolConfiguration": pool_configuration(hours, name=name)},
-        {"Identifier": identifier},
-    )
+def expect_create(
+    stubber: Stubber,
+    current: int = 24,
+    hours: int = 48,
+    *,
+    restores: bool = False,
+    identifier: str = POOL_NAME,
+) -> None:
+    """A lone Create on a pool nothing declares: read, list tags, record, list again, update, read."""
+    record = declared(hours, restores=restores, prior=current, original=current)
+    expect_get(stubber, current, identifier=identifier)
+    expect_tags(stubber, POOL_ARN, {})
+    expect_tagging(stubber, POOL_ARN, record)
+    expect_tags(stubber, POOL_ARN, record)
+    if current != hours:
+        expect_update(stubber, hours, identifier=identifier)
+        expect_get(stubber, hours, identifier=identifier)
 
 
 def run(event: dict, context) -> dict:
@@ -119,9 +145,7 @@ def only(responses: list[dict]) -> dict:
 
 
 def test_create_reports_the_pool_with_its_arn_as_physical_id(responses, stubber, lambda_context):
-    expect_get(stubber, 24)
-    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
-    expect_get(stubber, 48)
+    expect_create(stubber)
 
     run(cloudformation_event("Create"), lambda_context)
 
@@ -141,8 +165,11 @@ def test_create_reports_the_pool_with_its_arn_as_physical_id(responses, stubber,
     }
 
 
-def test_update_with_unchanged_retention_only_reads_the_pool(responses, stubber, lambda_context):
+def test_an_update_finding_its_declaration_recorded_and_applied_only_reads(
+    responses, stubber, lambda_context
+):
     expect_get(stubber, 48)
+    expect_tags(stubber, POOL_ARN, declared(48, prior=24, original=24))
 
     run(cloudformation_event("Update", PhysicalResourceId=POOL_ARN), lambda_context)
 
@@ -160,16 +187,20 @@ def moved_to_other_pool() -> dict:
 
 
 def test_identifier_change_returns_the_new_pool_arn_as_physical_id(responses, stubber, lambda_context):
+    other = POOL_ARN.replace(POOL_NAME, "other-pool")
     expect_get(stubber, 48, identifier="other-pool", name="other-pool")
-    event = moved_to_other_pool()
+    expect_tags(stubber, other, {})
+    expect_tagging(stubber, other, declared(48, original=48))
+    expect_tags(stubber, other, declared(48, original=48))
 
-    run(event, lambda_context)
+    run(moved_to_other_pool(), lambda_context)
 
-    assert only(responses)["PhysicalResourceId"] == POOL_ARN.replace(POOL_NAME, "other-pool")
+    assert only(responses)["PhysicalResourceId"] == other
 
 
 def test_rollback_with_invalid_old_properties_succeeds(responses, stubber, lambda_context):
     expect_get(stubber, 48)
+    expect_tags(stubber, POOL_ARN, declared(48, prior=24, original=24))
     event = cloudformation_event(
         "Update",
         PhysicalResourceId=POOL_ARN,
@@ -184,7 +215,7 @@ def test_rollback_with_invalid_old_properties_succeeds(responses, stubber, lambd
 def test_a_pool_arn_is_read_through_its_own_region(responses, stubber, lambda_context):
     arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
     expect_get(stubber, 48, identifier=arn)
-    expect_tags(stubber, POOL_ARN, {})  # a Create finding the retention already set looks for a record
+    expect_tags(stubber, POOL_ARN, declared(48, original=48))
 
     run(cloudformation_event("Create", {"PoolIdentifier": arn, "DataRetentionInHours": "48"}), lambda_context)
 
@@ -193,15 +224,11 @@ def test_a_pool_arn_is_read_through_its_own_region(responses, stubber, lambda_co
 
 
 @pytest.mark.parametrize(
-    "physical_id",
-    [POOL_ARN, "Retention_Pool0B9733A61_ABCDEFGH", ""],
-    ids=["pool-arn", "failed-create-id", "empty"],
+    "physical_id", ["Retention_Pool0B9733A61_ABCDEFGH", ""], ids=["failed-create-id", "empty"]
 )
-def test_delete_answers_at_once_without_calling_the_pool_api(
+def test_a_delete_of_a_resource_that_never_read_a_pool_answers_at_once_without_a_call(
     responses, stubber, stack_api, lambda_context, physical_id
 ):
-    if physical_id.startswith("arn:"):  # a pool: is the stack rolling an update back?
-        expect_status(stack_api, "DELETE_IN_PROGRESS")
     started = time.monotonic()
 
     run(cloudformation_event("Delete", PhysicalResourceId=physical_id), lambda_context)
@@ -210,6 +237,19 @@ def test_delete_answers_at_once_without_calling_the_pool_api(
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == physical_id
     assert time.monotonic() - started < 1.0
+
+
+def test_a_delete_of_a_resource_that_recorded_nothing_leaves_the_pool(
+    responses, stubber, stack_api, lambda_context
+):
+    expect_tags(stubber, POOL_ARN, {})
+    expect_get(stubber, 24, identifier=POOL_ARN)
+
+    run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
+
+    body = only(responses)
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == POOL_ARN
 
 
 @pytest.mark.parametrize(
@@ -242,7 +282,11 @@ def test_delete_answers_at_once_without_calling_the_pool_api(
         (
             {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "Retention": "1"},
             "Unknown property Retention: this resource takes only PoolIdentifier, DataRetentionInHours, "
-            "RestoreOnDelete",
+            "RestoreOnDelete, RecordVersion, StackKey",
+        ),
+        (
+            {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "StackKey": "Retention"},
+            "StackKey must be 16 lower-case hex characters (set by the construct); got 'Retention'",
         ),
     ],
 )
@@ -255,6 +299,27 @@ def test_bad_properties_fail_with_a_reason_naming_the_property(
     assert body["Status"] == "FAILED"
     assert reason in body["Reason"]
     assert body["PhysicalResourceId"]  # CloudFormation needs one to send the Delete that follows
+
+
+def test_the_properties_become_the_resources_declaration():
+    properties = {"PoolIdentifier": f" {POOL_ARN} ", "DataRetentionInHours": "72", "RestoreOnDelete": "True"}
+    resource = Resource(STACK_ID, LOGICAL_ID)
+
+    assert index.parse_request({**properties, "StackKey": STACK_KEY}, resource) == Declared(
+        resource, POOL_ARN, 72, True, STACK_KEY
+    )
+
+
+def test_a_resource_deployed_before_the_stack_key_was_a_property_records_under_the_derived_key(
+    responses, stubber, lambda_context
+):
+    """Resources of 0.2.0 get their first Update only with the new properties; until then, events without
+    StackKey record under the key the construct derives for an environment-aware stack."""
+    expect_create(stubber)  # the record's anchor: kvs-pool-retention:stack-<STACK_KEY>
+
+    run(cloudformation_event("Create", construct_properties=False), lambda_context)
+
+    assert only(responses)["Status"] == "SUCCESS"
 
 
 def test_an_unexpected_error_is_reported_without_a_traceback(responses, monkeypatch, lambda_context):
@@ -288,8 +353,7 @@ def test_a_long_reason_keeps_its_beginning(responses, stubber, lambda_context):
 
 def test_logs_never_contain_the_response_url(responses, stubber, lambda_context, caplog):
     caplog.set_level(logging.DEBUG)
-    expect_get(stubber, 48)
-    expect_tags(stubber, POOL_ARN, {})
+    expect_create(stubber, current=48)
 
     run(cloudformation_event("Create"), lambda_context)
 
@@ -302,25 +366,22 @@ def test_logs_never_contain_the_response_url(responses, stubber, lambda_context,
 RESTORING = {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "48", "RestoreOnDelete": "true"}
 
 
-def test_restore_on_delete_remembers_the_original_retention_and_its_owner_before_the_first_change(
+def test_restore_on_delete_records_the_declaration_and_the_original_before_the_first_change(
     responses, stubber, lambda_context
 ):
-    expect_get(stubber, 24)
-    expect_tags(stubber, POOL_ARN, {})
-    expect_tagging(stubber, POOL_ARN, record(original=24, owner_hours=48))
-    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
-    expect_get(stubber, 48)
+    expect_create(stubber, restores=True)
 
     run(cloudformation_event("Create", RESTORING), lambda_context)
 
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def test_a_later_change_keeps_the_first_remembered_retention(responses, stubber, lambda_context):
+def test_a_later_change_keeps_the_first_recorded_prior_and_original(responses, stubber, lambda_context):
     expect_get(stubber, 48)
-    expect_tags(stubber, POOL_ARN, record(original=24, owner_hours=48))
-    expect_tagging(stubber, POOL_ARN, {"kvs-pool-retention:owner-hours": "72"})
-    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(72, "UPDATING")})
+    expect_tags(stubber, POOL_ARN, declared(48, restores=True, prior=24, original=24))
+    expect_tagging(stubber, POOL_ARN, declared(72, restores=True, prior=24))
+    expect_tags(stubber, POOL_ARN, declared(72, restores=True, prior=24, original=24))
+    expect_update(stubber, 72)
     expect_get(stubber, 72)
 
     run(
@@ -336,8 +397,20 @@ def test_a_later_change_keeps_the_first_remembered_retention(responses, stubber,
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def test_delete_with_restore_puts_back_the_original_and_drops_the_record(responses, stubber, lambda_context):
-    expect_restore(stubber, POOL_ARN, current=48, original=24)
+def expect_put_back(stubber: Stubber, current: int, hours: int) -> None:
+    expect_get(stubber, current, identifier=POOL_ARN)
+    expect_update(stubber, hours, identifier=POOL_ARN)
+    expect_get(stubber, hours, identifier=POOL_ARN)
+
+
+def test_delete_with_restore_puts_back_the_original_and_drops_the_record(
+    responses, stubber, stack_api, lambda_context
+):
+    record = declared(48, restores=True, prior=24, original=24)
+    expect_tags(stubber, POOL_ARN, record)
+    expect_status(stack_api, "DELETE_IN_PROGRESS")
+    expect_put_back(stubber, 48, 24)
+    expect_untagging(stubber, POOL_ARN, sorted(record))
 
     run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
 
@@ -366,14 +439,13 @@ def test_delete_with_restore_after_a_create_that_failed_before_reading_calls_not
 
 
 def test_a_failed_create_that_read_the_pool_answers_with_its_arn(responses, stubber, lambda_context):
-    expect_get(stubber, 24)
-    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "UPDATING")})
-    stubber.add_response(GET, {"KinesisVideoStreamPoolConfiguration": pool_configuration(48, "FAILED")})
+    expect_get(stubber, 24, "FAILED")
 
     run(cloudformation_event("Create"), lambda_context)
 
     body = only(responses)
     assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(f"Pool {POOL_NAME} is FAILED")
     assert body["PhysicalResourceId"] == POOL_ARN  # so the rollback's Delete finds the pool
 
 
@@ -403,134 +475,71 @@ def test_a_failed_update_before_reading_keeps_the_physical_id(responses, stubber
     assert only(responses)["PhysicalResourceId"] == POOL_ARN
 
 
-def test_an_update_on_the_same_pool_keeps_it_and_one_that_moves_takes_it_over(
-    responses, stubber, lambda_context, monkeypatch
+def test_a_create_conflicting_with_another_stacks_declaration_fails_naming_it_with_the_pools_arn(
+    responses, stubber, stack_api, lambda_context
 ):
-    seen: list[bool] = []
-    real_apply = index.PoolRetention.apply
+    theirs = declared(72, resource=Resource(OTHER_STACK, "Meeting"), key="0123456789abcdef", original=24)
+    ours = declared(48, prior=72)
+    expect_get(stubber, 72)
+    expect_tags(stubber, POOL_ARN, theirs)
+    expect_tagging(stubber, POOL_ARN, ours)
+    expect_tags(stubber, POOL_ARN, {**theirs, **ours})
+    expect_live(stack_api, OTHER_STACK, "Meeting")
+    expect_status(stack_api, "CREATE_IN_PROGRESS")
+    expect_untagging(stubber, POOL_ARN, list(ours))  # taken back before the answer
 
-    def apply(self, request, **context):
-        seen.append(context["new_to_pool"])
-        return real_apply(self, request, **context)
+    run(cloudformation_event("Create"), lambda_context)
 
-    monkeypatch.setattr(index.PoolRetention, "apply", apply)
-    expect_get(stubber, 48)
-    expect_get(stubber, 48, identifier=POOL_ARN)
-    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
-    for old, new in ((POOL_NAME, POOL_NAME), (POOL_NAME, POOL_ARN), (POOL_NAME, "other-pool")):
-        properties = {"PoolIdentifier": new, "DataRetentionInHours": "48"}
-        old_properties = {"PoolIdentifier": old, "DataRetentionInHours": "48"}
-        run(
-            cloudformation_event(
-                "Update", properties, PhysicalResourceId=POOL_ARN, OldResourceProperties=old_properties
-            ),
-            lambda_context,
-        )
-
-    assert seen == [False, False, True]
+    body = only(responses)
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(
+        f"Pool {POOL_NAME} is declared at 72 h by stack Audio (resource Meeting); this resource declares 48 h"
+    )
+    assert body["PhysicalResourceId"] == POOL_ARN
 
 
 @pytest.mark.parametrize(
-    "status", ["DELETE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]
+    ("status", "put_back"),
+    [
+        ("DELETE_IN_PROGRESS", False),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
+        ("ROLLBACK_IN_PROGRESS", True),
+        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", True),
+    ],
 )
-def test_a_delete_without_restore_on_delete_leaves_the_pool_unless_an_update_rolls_back(
-    responses, stubber, stack_api, lambda_context, status
+def test_a_delete_without_restore_on_delete_leaves_the_pool_unless_it_rolls_back_a_deployment(
+    responses, stubber, stack_api, lambda_context, status, put_back
 ):
+    record = declared(48, prior=24, original=24)
+    expect_tags(stubber, POOL_ARN, record)
     expect_status(stack_api, status)
+    if put_back:  # to the value before this resource's Create
+        expect_put_back(stubber, 48, 24)
+    else:
+        expect_get(stubber, 48, identifier=POOL_ARN)
+    expect_untagging(stubber, POOL_ARN, sorted(record))
 
     run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
 
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def test_a_resource_deleted_by_an_update_rollback_puts_the_pool_back_as_the_old_template_declares(
-    responses, stubber, stack_api, lambda_context
+def test_a_delete_that_cannot_read_its_stack_says_what_to_set_if_it_rolls_back(
+    responses, stubber, stack_api, lambda_context, caplog
 ):
-    """A renamed construct created by a failed update: the old one gets no event, so the new one's Delete
-    puts the pool back to the retention the template the stack rolls back to declares."""
-    expect_status(stack_api, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-    expect_template(
-        stack_api, {"Old": retention_resource(POOL_NAME, 168), "Other": retention_resource("other-pool", 12)}
-    )
-    expect_get(stubber, 12, identifier=POOL_ARN)
-    stubber.add_response(UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(168, "UPDATING")})
-    expect_get(stubber, 168, identifier=POOL_ARN)
-    renamed = {"PoolIdentifier": POOL_NAME, "DataRetentionInHours": "12"}
-
-    run(cloudformation_event("Delete", renamed, PhysicalResourceId=POOL_ARN), lambda_context)
-
-    assert only(responses)["Status"] == "SUCCESS"
-
-
-def test_a_rollback_to_a_template_that_declares_the_pool_by_a_deploy_time_value_leaves_it(
-    responses, stubber, stack_api, lambda_context
-):
-    expect_status(stack_api, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-    expect_template(stack_api, {"Old": retention_resource(POOL_NAME, {"Ref": "Hours"})})  # type: ignore[arg-type]
+    record = declared(48, prior=24, original=24)
+    expect_tags(stubber, POOL_ARN, record)
+    stack_api.add_client_error("describe_stacks", service_error_code="AccessDenied", http_status_code=403)
+    expect_get(stubber, 48, identifier=POOL_ARN)
+    expect_untagging(stubber, POOL_ARN, sorted(record))
 
     run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
 
     assert only(responses)["Status"] == "SUCCESS"
-
-
-@pytest.mark.parametrize(
-    ("declared", "gone"), [(True, False), (False, True)], ids=["owner-declared", "owner-gone"]
-)
-def test_a_successor_asks_the_stacks_template_whether_its_owner_is_still_declared(
-    responses, stubber, stack_api, lambda_context, declared, gone
-):
-    expect_tags(
-        stubber,
-        POOL_ARN,
-        {
-            **record(owner_hours=48, logical_id="Old"),
-            "kvs-pool-retention:successor-stack": STACK_ID,
-            "kvs-pool-retention:successor": "Pool0B9733A61",
-        },
+    assert (
+        f"pool {POOL_ARN}: could not tell whether this Delete rolls back a failed deployment; if it does, "
+        "set the pool to 24 h by hand" in caplog.text
     )
-    expect_status(stack_api, "DELETE_IN_PROGRESS")
-    expect_template(
-        stack_api, {"Old": retention_resource(POOL_NAME, 48, RestoreOnDelete="true")} if declared else {}
-    )
-    expect_get(stubber, 48, identifier=POOL_ARN)
-    if gone:  # the last resource holding the pool: restored, the record removed
-        stubber.add_response(
-            UPDATE, {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "UPDATING")}
-        )
-        expect_get(stubber, 24, identifier=POOL_ARN)
-        expect_untagging(stubber, POOL_ARN, list(RECORD_KEYS))
-    else:  # its owner holds the pool again
-        expect_tagging(
-            stubber, POOL_ARN, {"kvs-pool-retention:successor-stack": "", "kvs-pool-retention:successor": ""}
-        )
-
-    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
-
-    assert only(responses)["Status"] == "SUCCESS"
-
-
-def test_a_successor_whose_owner_is_in_another_stack_never_restores(
-    responses, stubber, stack_api, lambda_context
-):
-    elsewhere = STACK_ID.replace("Retention/1b2c3d4e", "Audio/5f6a7b8c")
-    expect_tags(
-        stubber,
-        POOL_ARN,
-        {
-            **record(owner_hours=48, logical_id="Old"),
-            "kvs-pool-retention:owner-stack": elsewhere,
-            "kvs-pool-retention:successor-stack": STACK_ID,
-            "kvs-pool-retention:successor": "Pool0B9733A61",
-        },
-    )
-    expect_get(stubber, 48, identifier=POOL_ARN)
-    expect_tagging(
-        stubber, POOL_ARN, {"kvs-pool-retention:successor-stack": "", "kvs-pool-retention:successor": ""}
-    )
-
-    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
-
-    assert only(responses)["Status"] == "SUCCESS"
 
 
 def test_an_invalid_restore_on_delete_fails_create(responses, stubber, lambda_context):
@@ -588,15 +597,14 @@ def test_a_recent_event_is_acted_on_within_the_time_cloudformation_still_waits(
     responses, stubber, lambda_context, monkeypatch
 ):
     deadlines: list[float] = []
-    real_apply = index.PoolRetention.apply
+    real_declare = index.declare
 
-    def apply(self, request, **context):
-        deadlines.append(self.deadline.remaining())
-        return real_apply(self, request, **context)
+    def declare(pools, stacks, declared):
+        deadlines.append(pools.caller.deadline.remaining())
+        return real_declare(pools, stacks, declared)
 
-    monkeypatch.setattr(index.PoolRetention, "apply", apply)
-    expect_get(stubber, 48)
-    expect_tags(stubber, POOL_ARN, {})
+    monkeypatch.setattr(index, "declare", declare)
+    expect_create(stubber, current=48)
 
     run(cloudformation_event("Create", ResponseURL=signed_url(seconds_ago=800)), lambda_context)
 
@@ -608,7 +616,7 @@ def test_a_recent_event_is_acted_on_within_the_time_cloudformation_still_waits(
 def test_a_pool_in_another_region_denied_says_to_declare_it_with_pool_arn(
     responses, stubber, lambda_context, monkeypatch
 ):
-    monkeypatch.setattr(pool_retention, "ACCESS_DENIED_RETRY_DELAYS", (0.01,) * 4)
+    monkeypatch.setattr(calls, "ACCESS_DENIED_RETRY_DELAYS", (0.01,) * 4)
     arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
     for _ in range(5):
         stubber.add_client_error(GET, service_error_code="AccessDeniedException", http_status_code=403)
@@ -621,39 +629,3 @@ def test_a_pool_in_another_region_denied_says_to_declare_it_with_pool_arn(
         "pool_arn or as a literal ARN, so that its ARN is granted (chime:GetMediaPipeline"
     )
     assert len(reason) <= 256
-
-
-def test_a_successor_deleted_in_a_rollback_gives_the_pool_back_without_reading_the_template(
-    responses, stubber, stack_api, lambda_context
-):
-    """The owner is in the template a stack rolls back to by construction: no GetTemplate, whose answer
-    during a rollback CloudFormation does not document."""
-    expect_tags(
-        stubber,
-        POOL_ARN,
-        {
-            **record(owner_hours=48, logical_id="Old"),
-            "kvs-pool-retention:successor-stack": STACK_ID,
-            "kvs-pool-retention:successor": "Pool0B9733A61",
-        },
-    )
-    expect_status(stack_api, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-    expect_get(stubber, 48, identifier=POOL_ARN)
-    expect_tagging(
-        stubber, POOL_ARN, {"kvs-pool-retention:successor-stack": "", "kvs-pool-retention:successor": ""}
-    )
-
-    run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
-
-    assert only(responses)["Status"] == "SUCCESS"
-
-
-def test_a_rollbacks_delete_that_cannot_read_its_stack_says_what_it_left(
-    responses, stubber, stack_api, lambda_context, caplog
-):
-    stack_api.add_client_error("describe_stacks", service_error_code="Throttling", http_status_code=400)
-
-    run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
-
-    assert only(responses)["Status"] == "SUCCESS"
-    assert f"pool {POOL_ARN} NOT restored: the stack's status could not be read" in caplog.text
