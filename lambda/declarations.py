@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from retention_rules import (
     DECLARATION_TAG_PREFIX,
@@ -77,6 +77,8 @@ class Declaration:
     prior: int | None
     stack_key: str | None = None  # None: a 0.2.0 record, in its owner or successor slot
     legacy_slot: tuple[str, ...] = ()  # that slot's tags
+    # The tag it was read from: an unnamed stack's declaration cannot be derived again.
+    tag: str = field(default="", compare=False)
 
     @property
     def legacy(self) -> bool:
@@ -142,7 +144,7 @@ def forget_keys(record: Record, gone: list[Declaration], *, everything: bool) ->
         if declaration.legacy:
             keys |= set(declaration.legacy_slot)
             continue
-        keys.add(declaration_tag(declaration.resource))
+        keys.add(declaration.tag or declaration_tag(declaration.resource))
     remaining_stacks = {
         d.stack_key for d in record.declarations if d.resource not in gone_resources and not d.legacy
     }
@@ -184,7 +186,7 @@ def _declaration(key: str, value: str, anchors: dict[str, str]) -> Declaration:
         # The anchor is missing or now names another stack (one of the same name, recreated): the
         # declaration's stack cannot be named, so its liveness stays unknown (stack id "").
         resource = Resource("", match["logical"])
-    return Declaration(resource, hours, match["restores"] == "restore", prior, match["key"])
+    return Declaration(resource, hours, match["restores"] == "restore", prior, match["key"], tag=key)
 
 
 def _legacy(tags: dict[str, str], original: int | None) -> list[Declaration]:

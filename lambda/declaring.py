@@ -158,6 +158,7 @@ def withdraw(
     except RetentionError as error:
         return _left(pool_arn, f"its record could not be read: {error}")
     this = record.of(resource) or record.legacy_of(resource)
+    leftovers = [d for d in record.declarations if d.legacy and d.resource == resource and d != this]
     if this is None and restores and record.original is not None and not record.declarations:
         this = Declaration(resource, hours, True, record.original)  # 0.1.0's record
     others = [stacks.liveness(d, pool_arn) for d in record.others(resource)]
@@ -187,7 +188,8 @@ def withdraw(
             logger.warning(plan.warning)
         if plan.hours is not None:
             set_retention(pools, pool_arn, plan.hours, pool)
-        pools.untag(pool_arn, forget_keys(record, list(plan.forget), everything=plan.forget_record))
+        forget = [*plan.forget, *leftovers]
+        pools.untag(pool_arn, forget_keys(record, forget, everything=plan.forget_record))
     except PoolNotFound:
         return f"pool {pool_arn} no longer exists: nothing to do"
     except RetentionError as error:
