@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: setup synth test unit integration lint bench snapshot integ-deploy clean
+.PHONY: setup synth test test-long unit integration lint bench snapshot integ-deploy clean
 
 setup: $(VENV)/.installed $(VENV)/checkov/.installed node_modules/.installed
 
@@ -39,6 +39,11 @@ lint: setup
 
 test: setup lint
 	$(PY) -m pytest
+
+# The randomized test of the invariant at length (Hypothesis profile "long", tests/model/conftest.py); make test
+# runs its one-minute profile.
+test-long: setup
+	$(PY) -m pytest tests/model --hypothesis-profile=long
 
 unit: setup
 	$(PY) -m pytest -m "not integration and not cli"
