@@ -392,6 +392,32 @@ def test_a_delete_answers_with_a_line_and_never_raises_for_pool_trouble(world, c
     assert world.clock.now <= 60
 
 
+@pytest.mark.parametrize("status", ["DELETING", "FAILED"])
+def test_a_pool_going_away_or_broken_is_left_within_one_read(world, status):
+    world.holds(48, record_of(48, restores=True, prior=24, original=24), status=status)
+
+    line = world.withdraw(restores=True)
+
+    assert f"NOT put back: Pool {POOL_ARN} is {status}" in line
+    assert "Its record states the original 24 h" in line
+    assert world.log.count(GET) == 1
+    assert world.clock.now < 1
+
+
+def test_an_original_of_zero_hours_cannot_be_set_again_and_the_record_is_dropped(world, caplog):
+    """A pool created without a retention reads 0 h, which the update API refuses (1 h at least)."""
+    world.holds(48, record_of(48, restores=True, prior=0, original=0))
+
+    world.withdraw(restores=True)
+
+    assert world.pool.retention == 48
+    assert world.pool.tags == {}
+    assert (
+        f"pool {POOL_ARN} NOT put back to its original (0 h): retention updates need 1 h or more"
+        in caplog.text
+    )
+
+
 def test_a_delete_takes_a_denial_as_final_at_once(world):
     """A Delete comes after grants are removed, never added: no waiting for IAM to catch up."""
     world.holds(48, record_of(48, restores=True, prior=24, original=24))
