@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack.retention_stacks import ORIGINAL, Assembly, Stacks, synthesize
 from tests.stack.templates import SCRIPTED_ASSET_KEY
 from tests.standins.cloudformation import CloudFormation, serve_cloudformation
 from tests.standins.lambda_process import lambda_runtime_path
@@ -53,3 +54,30 @@ def cloudformation(
         yield cfn
         service = cfn.lambda_service
     assert list(service.running_processes()) == [], "execution environments outlived the stand-in"
+
+
+@pytest.fixture(scope="session")
+def retention_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """Every version of every stack the retention tests deploy, from one synth."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture
+def stacks(
+    pool_api: PoolApi,
+    response_endpoint: ResponseEndpoint,
+    tmp_path: Path,
+    runtime_path: Path,
+    retention_assembly: Assembly,
+) -> Iterator[Stacks]:
+    """The construct's stacks played through CloudFormation against the real handler asset, with the pools
+    at their original retention. The handler keeps more than a minute back for answering, so functions run
+    with the template's own timeout; nothing here waits that long unless the handler is stuck."""
+    for name, hours in ORIGINAL.items():
+        pool_api.add_pool(name, retention=hours)
+    pool_api.transition_seconds = 0.3
+    with serve_cloudformation(
+        pool_api, response_endpoint, tmp_path, runtime_path, response_wait_cap=120, function_timeout_cap=None
+    ) as cfn:
+        cfn.add_assembly(retention_assembly.outdir)
+        yield Stacks(cfn, pool_api, retention_assembly)
