@@ -4,9 +4,10 @@ A test deploys template dicts (`app.synth().get_stack_by_name(name).template`) a
 CloudFormation's phases against the other stand-ins: creates and updates in dependency order (independent
 resources concurrently), the cleanup phase, rollbacks of a failed create or update with their own cleanup,
 and stack deletion. IAM resources change an `IamStore`, which the pool API stand-in and this stand-in's
-DescribeStacks, GetTemplate and DescribeStackResource endpoint authorize every call by; `AWS::Lambda::Function` registers a function in a
-`LambdaService`; custom resources are invoked through their ServiceToken with real events, and their
-answers are read from the response URL stand-in. What it models and what it does not: README.md here.
+endpoint (DescribeStacks, GetTemplate, DescribeStackResource) authorize every call by;
+`AWS::Lambda::Function` registers a function in a `LambdaService`; custom resources are invoked through
+their ServiceToken with real events, and their answers are read from the response URL stand-in. What it
+models and what it does not: README.md here.
 """
 
 from __future__ import annotations
@@ -1049,7 +1050,8 @@ def _service_timeout(properties: dict) -> float:
 
 
 class CloudFormation:
-    """Stacks in one account and region, their operations, and the DescribeStacks endpoint."""
+    """Stacks in one account and region, their operations, and the DescribeStacks, GetTemplate and
+    DescribeStackResource endpoint."""
 
     def __init__(
         self,
@@ -1077,7 +1079,9 @@ class CloudFormation:
         self.credentials: dict[str, str] = {}  # access key -> secret, for the DescribeStacks endpoint
         self.describe_calls: list[DescribeStacksCall] = []
         self.template_calls: list[str] = []  # the stack's status at each GetTemplate answered
-        # API actions (DescribeStacks, GetTemplate) answered 400 Throttling, as an account's busy API is.
+        self.resource_calls: list[DescribeStackResourceCall] = []  # every call, throttled ones included
+        # API actions (DescribeStacks, GetTemplate, DescribeStackResource) answered 400 Throttling, as an
+        # account's busy API is.
         self.throttled: set[str] = set()
         self.url = ""
         self._stacks: dict[str, Stack] = {}  # live stacks by name
@@ -1476,7 +1480,7 @@ class CloudFormation:
             stack.template, stack.parameters = template.body, template.parameters
             stack.outputs, stack.exports = outputs, exports
 
-    # DescribeStacks, GetTemplate ----------------------------------------------------------------------
+    # DescribeStacks, GetTemplate, DescribeStackResource ------------------------------------------------
 
     def get_template(self, access_key: str, stack_name: str | None) -> tuple[int, str]:
         """GetTemplate (TemplateStage Original and Processed alike: no transforms are modelled)."""
@@ -1534,6 +1538,79 @@ class CloudFormation:
         )
         return 200, body, stacks[0].status if len(stacks) == 1 else None
 
+    def describe_stack_resource(
+        self, access_key: str, stack_name: str | None, logical_id: str | None
+    ) -> tuple[int, str]:
+        """DescribeStackResource: one resource's latest status in its stack's operations. Every call is
+        recorded, a throttled one too."""
+        status, body, described = self._describe_resource(access_key, stack_name, logical_id)
+        call = DescribeStackResourceCall(
+            access_key,
+            stack_name,
+            logical_id,
+            status,
+            None if described is None else described.status,
+            None if described is None else described.physical_id,
+        )
+        with self._lock:
+            self.resource_calls.append(call)
+        return status, body
+
+    def _describe_resource(
+        self, access_key: str, stack_name: str | None, logical_id: str | None
+    ) -> tuple[int, str, ResourceDescription | None]:
+        if "DescribeStackResource" in self.throttled:
+            return 400, _error_xml("Sender", "Throttling", "Rate exceeded"), None
+        for value, member in ((stack_name, "stackName"), (logical_id, "logicalResourceId")):
+            if not value:
+                message = (
+                    f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
+                    "Member must not be null"
+                )
+                return 400, _error_xml("Sender", "ValidationError", message), None
+        assert stack_name is not None
+        assert logical_id is not None
+        try:
+            stack = self.stack(stack_name)
+        except ValidationError as error:
+            # Addressed by name, DescribeStackResource words it otherwise than DescribeStacks (README.md).
+            message = str(error) if stack_name.startswith("arn:") else f"Stack '{stack_name}' does not exist"
+            return 400, _error_xml("Sender", "ValidationError", message), None
+        denial = self.iam.authorize(
+            access_key, "cloudformation:DescribeStackResource", stack.stack_id, {}, self.region
+        )
+        if denial is not None:
+            return 403, _error_xml("Sender", "AccessDenied", denial), None
+        with stack.lock:
+            described = stack.described.get(logical_id)
+        if described is None:
+            message = f"Resource {logical_id} does not exist for stack {stack_name}"
+            return 400, _error_xml("Sender", "ValidationError", message), None
+        physical = (
+            f"<PhysicalResourceId>{escape(described.physical_id)}</PhysicalResourceId>"
+            if described.physical_id
+            else ""
+        )
+        reason = (
+            f"<ResourceStatusReason>{escape(described.reason)}</ResourceStatusReason>"
+            if described.reason
+            else ""
+        )
+        body = (
+            '<DescribeStackResourceResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+            "<DescribeStackResourceResult><StackResourceDetail>"
+            f"<StackName>{escape(stack.name)}</StackName><StackId>{escape(stack.stack_id)}</StackId>"
+            f"<LogicalResourceId>{escape(described.logical_id)}</LogicalResourceId>{physical}"
+            f"<ResourceType>{escape(described.resource_type)}</ResourceType>"
+            f"<LastUpdatedTimestamp>{described.updated_at:%Y-%m-%dT%H:%M:%S.%f}Z</LastUpdatedTimestamp>"
+            f"<ResourceStatus>{described.status}</ResourceStatus>{reason}"
+            "<DriftInformation><StackResourceDriftStatus>NOT_CHECKED</StackResourceDriftStatus>"
+            "</DriftInformation></StackResourceDetail></DescribeStackResourceResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</DescribeStackResourceResponse>"
+        )
+        return 200, body, described
+
 
 def _stack_xml(stack: Stack) -> str:
     with stack.lock:
@@ -1585,6 +1662,12 @@ def _handler_class(cfn: CloudFormation) -> type[BaseHTTPRequestHandler]:
                 self._reply(*cfn.describe_stacks(access_key, form.get("StackName")))
             elif form.get("Action") == "GetTemplate":
                 self._reply(*cfn.get_template(access_key, form.get("StackName")))
+            elif form.get("Action") == "DescribeStackResource":
+                self._reply(
+                    *cfn.describe_stack_resource(
+                        access_key, form.get("StackName"), form.get("LogicalResourceId")
+                    )
+                )
             else:
                 self._reply(
                     400, _error_xml("Sender", "InvalidAction", f"{form.get('Action')} is not modelled")
