@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from tests.standins.cloudformation import (
@@ -106,7 +107,7 @@ STACKS: dict[str, dict[str, Declarations]] = {
 @dataclass(frozen=True)
 class Assembly:
     outdir: Path
-    templates: dict[tuple[str, str], dict]  # (stack name, version) -> template
+    templates: dict[tuple[str, str], dict[str, Any]]  # (stack name, version) -> template
 
 
 def synthesize(outdir: Path) -> Assembly:
