@@ -207,7 +207,7 @@ class Stacks:
     def assert_nothing_denied(self) -> None:
         assert [(c.method, c.identifier) for c in self.pool_api.calls if c.answered == 403] == []
         assert [c for c in self.cfn.describe_calls if c.answered != 200] == []
-        assert [c for c in getattr(self.cfn, "resource_calls", []) if c.answered == 403] == []
+        assert [c for c in self.cfn.resource_calls if c.answered == 403] == []
 
 
 def failure_reasons(operation: StackOperation) -> dict[str, str]:
