@@ -85,9 +85,17 @@ def plan_apply(pool: str, this: Declaration, others: Sequence[Known], *, rollbac
             "the declaration from a stack that does not need it, then deploy again.",
             forget,
         )
+    if rollback:
+        # Never refused, and never below another stack's declaration that came in meanwhile.
+        above = [
+            k.declaration.hours
+            for k in held
+            if k.declaration.hours and k.declaration.resource.stack_id != this.resource.stack_id
+        ]
+        return ApplyPlan(max([this.hours, *above]), None, forget)
     for known in held:
         other = known.declaration
-        if rollback or other.hours is None or other.hours == this.hours:
+        if other.hours is None or other.hours == this.hours:
             continue
         if other.resource.stack_id == this.resource.stack_id:
             continue
@@ -140,10 +148,16 @@ def plan_release(
     unknown = [k for k in holding if k.liveness is Liveness.UNKNOWN or not k.declaration.hours]
     floor = max(live_hours) if live_hours else None
     last = not holding
+    # One being deleted may yet fail: its tags stay until its own Delete removes them.
+    leaving = any(k.liveness is Liveness.LEAVING for k in others)
 
     def plan(hours: int | None, why: str, warning: str | None = None) -> ReleasePlan:
         return ReleasePlan(
-            None if hours == current else hours, forget, last and this is not None, why, warning
+            None if hours == current else hours,
+            forget,
+            last and this is not None and not leaving,
+            why,
+            warning,
         )
 
     if this is None or this.hours is None:

@@ -94,16 +94,23 @@ class Record:
     keys: frozenset[str]  # every record tag present, for forgetting what is stale
 
     def of(self, resource: Resource) -> Declaration | None:
-        return next((d for d in self.declarations if d.resource == resource and not d.legacy), None)
+        return next((d for d in self.declarations if _is(d, resource) and not d.legacy), None)
 
     def legacy_of(self, resource: Resource) -> Declaration | None:
         return next((d for d in self.declarations if d.resource == resource and d.legacy), None)
 
     def others(self, resource: Resource) -> tuple[Declaration, ...]:
-        return tuple(d for d in self.declarations if d.resource != resource)
+        return tuple(d for d in self.declarations if not _is(d, resource))
 
     def stacks(self) -> frozenset[str]:
         return frozenset(d.resource.stack_id for d in self.declarations)
+
+
+def _is(declaration: Declaration, resource: Resource) -> bool:
+    """Whether `declaration` is `resource`'s: by name, or by its tag (its stack's anchor overwritten)."""
+    return declaration.resource == resource or (
+        bool(declaration.tag) and declaration.tag == declaration_tag(resource)
+    )
 
 
 def declaration_tag(resource: Resource) -> str:

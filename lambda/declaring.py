@@ -39,6 +39,7 @@ from errors import (
     InvalidRequest,
     PoolNotFound,
     RetentionError,
+    StaleEvent,
 )
 from pool_api import PoolApi, retention_of
 from retention_rules import ORIGINAL_TAG
@@ -57,24 +58,34 @@ class Declared:
     hours: int
     restores: bool
     stack_key: str
+    creating: bool = False  # a Create: a declaration of this resource already on the pool is not its own
 
 
 def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, Any]:
     """Create and Update alike: bring the pool to the declared retention; return it settled."""
     identifier = declared.pool_identifier
+    # A Create or Update delivered again after CloudFormation moved on (a duplicate, a retry after a rollback
+    # already undid it) must not act: only a resource CloudFormation is creating or updating may.
+    status = stacks.resource_status(declared.resource)
+    if status is not None and (not status.endswith("_IN_PROGRESS") or status.startswith("DELETE")):
+        raise StaleEvent(
+            f"This event is for {declared.resource}, which CloudFormation reports as "
+            f"{'not in the stack' if status == 'GONE' else status}: it was delivered again after "
+            "CloudFormation moved on, and nothing was changed."
+        )
     pool = wait_until_settled(pools, identifier)
     arn = str(pool["PoolArn"])
     current = retention_of(pool)
     tags = pools.tags(arn)
     record = _readable(tags, identifier)
     mine = record.of(declared.resource)
-    this = Declaration(
-        declared.resource,
-        declared.hours,
-        declared.restores,
-        mine.prior if mine is not None and mine.prior is not None else current,
-        declared.stack_key,
-    )
+    prior = current
+    if mine is not None and mine.prior is not None:
+        # An Update keeps the value before the resource's Create. A Create meeting a declaration of its own
+        # resource is a repeated delivery, or a resource added again after a Delete that could not forget
+        # it: its prior is stale, so the rollback of this Create never puts back less than it found.
+        prior = max(mine.prior, current) if declared.creating else mine.prior
+    this = Declaration(declared.resource, declared.hours, declared.restores, prior, declared.stack_key)
     try:
         writes = declaration_tags(this)
     except ValueError as error:
@@ -90,6 +101,8 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
                 f"tag on the pool. Its retention was left as it is ({refused})"
             ) from None
         record = _readable(pools.tags(arn), identifier)
+        # Read again after the list: a Delete that ran since the first read may have put the pool back.
+        pool = wait_until_settled(pools, identifier)
     others = [d for d in record.others(declared.resource)]
     # Only declarations of other stacks at another retention can stand in the way: their liveness is asked;
     # the rest are kept as they are (a Delete checks them all).
@@ -105,10 +118,21 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
     if plan.refusal is not None:
         _take_back(pools, arn, tags, writes)
         raise DeclarationConflict(plan.refusal)
-    settled = set_retention(pools, identifier, this.hours or 0, pool)
+    if plan.hours != this.hours:
+        logger.warning(
+            "pool %s: rolled back to %s h, not the %s h this resource declares: another stack's live "
+            "declaration holds it there",
+            identifier,
+            plan.hours,
+            this.hours,
+        )
+    settled = set_retention(pools, identifier, plan.hours, pool)
     # This resource's 0.2.0 slots, now that its declaration is recorded anew, and declarations found gone.
     stale = [*plan.forget, *(d for d in record.declarations if d.legacy and d.resource == declared.resource)]
-    pools.untag(arn, forget_keys(record, stale, everything=False))
+    try:
+        pools.untag(arn, forget_keys(record, stale, everything=False))
+    except RetentionError as error:  # the pool holds its value; stale tags are found gone again later
+        logger.warning("pool %s: could not forget declarations found gone: %s", arn, error)
     return settled
 
 
@@ -116,7 +140,8 @@ def _take_back(pools: PoolApi, arn: str, before: dict[str, str], writes: dict[st
     """A refused declaration is taken back, so that nobody meanwhile reads a value nothing will apply. Best
     effort: the Delete or rollback Update that follows the FAILED answer withdraws it anyway."""
     restore = {key: before[key] for key in writes if key in before and before[key] != writes[key]}
-    added = [key for key in writes if key not in before]
+    # Never the original: another stack's declaration may have recorded it meanwhile.
+    added = [key for key in writes if key not in before and key != ORIGINAL_TAG]
     try:
         if restore:
             pools.tag(arn, restore)
@@ -148,11 +173,8 @@ def withdraw(
     except PoolNotFound:
         return f"pool {pool_arn} no longer exists: nothing to do"
     except AccessDenied:
-        return _left(
-            pool_arn,
-            "the role may not read its tags, so no record names this stack; a record written by 0.1.0 names "
-            f"none: its tag {ORIGINAL_TAG}, if any, holds the retention to set by hand",
-        )
+        # After the update phase the role reaches only pools whose record names this stack: none does here.
+        return f"pool {pool_arn}: no declaration of this stack is recorded on it, nothing to do"
     except DamagedRecord as damage:
         return _left(pool_arn, f"its record is damaged ({damage}); set it by hand")
     except RetentionError as error:
@@ -186,14 +208,31 @@ def withdraw(
         )
         if plan.warning:
             logger.warning(plan.warning)
+        everything = plan.forget_record
         if plan.hours is not None:
-            set_retention(pools, pool_arn, plan.hours, pool)
-        forget = [*plan.forget, *leftovers]
-        pools.untag(pool_arn, forget_keys(record, forget, everything=plan.forget_record))
+            settled = set_retention(pools, pool_arn, plan.hours, pool)
+            # A declaration written since the record was read (a Create running now) holds the pool too.
+            newcomers = [
+                d for d in read_record(pools.tags(pool_arn)).declarations if d.tag not in record.keys
+            ]
+            if newcomers:
+                everything = False
+                higher = max((d.hours or 0) for d in newcomers)
+                if higher > plan.hours:
+                    set_retention(pools, pool_arn, higher, settled)
     except PoolNotFound:
         return f"pool {pool_arn} no longer exists: nothing to do"
-    except RetentionError as error:
+    except (RetentionError, DamagedRecord) as error:
         return _left(pool_arn, f"{error} Its record states the original {record.original} h")
+    try:
+        pools.untag(pool_arn, forget_keys(record, [*plan.forget, *leftovers], everything=everything))
+    except RetentionError as error:
+        logger.warning(
+            "pool %s: %s, but its declaration could not be removed (%s); a later event finds it gone",
+            pool_arn,
+            plan.why,
+            error,
+        )
     return f"pool {pool_arn}: {plan.why}"
 
 

@@ -44,3 +44,7 @@ class DeclarationConflict(RetentionError):
 
 class ServiceError(RetentionError):
     """The API kept failing or answered with an error this handler has no remedy for."""
+
+
+class StaleEvent(RetentionError):
+    """An event CloudFormation has moved past: acting on it would apply what nothing declares any more."""

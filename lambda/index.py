@@ -8,6 +8,7 @@ error into a FAILED response whose Reason says what is wrong and what to do.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -22,7 +23,7 @@ from cfn_response import DELIVERY_WORST_CASE_SECONDS, CloudFormationResource
 from crhelper import log_helper
 from declarations import Resource
 from declaring import Declared, declare, withdraw
-from errors import AccessDenied, InvalidRequest, RetentionError
+from errors import AccessDenied, InvalidRequest, RetentionError, StaleEvent
 from pool_api import PoolApi
 from response_window import seconds_left
 from retention_rules import (
@@ -200,7 +201,10 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
     that follows a failed Create, or the rollback of a failed Update that moved the resource, for this pool,
     so that what was done to it can be undone.
     """
-    declared = parse_request(event.get("ResourceProperties") or {}, _resource(event))
+    declared = dataclasses.replace(
+        parse_request(event.get("ResourceProperties") or {}, _resource(event)),
+        creating=event["RequestType"] == "Create",
+    )
     region = parse_pool_identifier(declared.pool_identifier).region
     logger.info("%s: pool %s to %s h", event["RequestType"], declared.pool_identifier, declared.hours)
     caller = Caller(deadline)
@@ -208,17 +212,28 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
     stacks = StackApi(stack_client_for, caller, account_of(context))
     try:
         pool = declare(pools, stacks, declared)
-    except AccessDenied as denied:
-        home = os.environ.get("AWS_REGION")
-        if region is None or region == home:
+    except RetentionError as error:
+        if isinstance(error, AccessDenied) and region not in (None, os.environ.get("AWS_REGION")):
+            # An ARN known only at deploy time, declared as pool_identifier, is granted the stack's region.
+            raise AccessDenied(
+                f"Access denied to a pool in {region}, outside the stack's region "
+                f"({os.environ.get('AWS_REGION')}): declare it with pool_arn or as a literal ARN, so that "
+                f"its ARN is granted ({error.action} on {declared.pool_identifier}).",
+                error.action,
+            ) from None
+        if event["RequestType"] != "Update" or isinstance(error, StaleEvent):
             raise
-        # An ARN known only at deploy time, declared as pool_identifier, is granted the stack's region only.
-        raise AccessDenied(
-            f"Access denied to a pool in {region}, outside the stack's region ({home}): declare it with "
-            f"pool_arn or as a literal ARN, so that its ARN is granted ({denied.action} on "
-            f"{declared.pool_identifier}).",
-            denied.action,
-        ) from None
+        if not stacks.rolling_back(declared.resource.stack_id):
+            raise
+        # A rollback's Update that cannot finish answers SUCCESS: UPDATE_ROLLBACK_FAILED would block every
+        # pipeline behind the stack and put nothing back either.
+        logger.warning(
+            "Update, rollback: pool %s NOT put back to %s h: %s Set it by hand.",
+            declared.pool_identifier,
+            declared.hours,
+            error,
+        )
+        return str(event.get("PhysicalResourceId") or pools.pool_arn or declared.pool_identifier)
     finally:
         if pools.pool_arn:
             helper.PhysicalResourceId = pools.pool_arn

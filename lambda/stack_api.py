@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from calls import DENIED_CODES, Caller, error_code
 from decision import Known, Liveness
-from declarations import Declaration
+from declarations import Declaration, Resource
 from errors import RetentionError
 from retention_rules import DESCRIBE_STACK_RESOURCE, DESCRIBE_STACKS
 
@@ -75,13 +75,54 @@ class StackApi:
         if status in GONE_STATUSES:
             return Known(declaration, Liveness.GONE)
         if physical.startswith("arn:") and physical != pool_arn:
-            return Known(declaration, Liveness.GONE)  # it declares another pool now
+            # It declares another pool now (a move keeps the logical id): gone once its stack is done, since
+            # its stack's cleanup withdraws it; until then the move may still roll back.
+            status_of_stack = self.stack_status(resource.stack_id)
+            if status_of_stack is None:
+                return Known(declaration, Liveness.UNKNOWN, "its stack's status could not be read")
+            if status_of_stack.endswith("_IN_PROGRESS"):
+                return Known(declaration, Liveness.LIVE)
+            return Known(declaration, Liveness.GONE)
         if status == "DELETE_IN_PROGRESS":
             return Known(declaration, Liveness.LEAVING)
         return Known(declaration, Liveness.LIVE)
 
+    def resource_status(self, resource: Resource) -> str | None:
+        """The status CloudFormation gives the event's own resource ("GONE" when it has none); None when it
+        cannot be read."""
+        try:
+            answer: Any = self.caller.call(
+                "check",
+                f"{resource}",
+                lambda: self.client_for(resource.region).describe_stack_resource(
+                    StackName=resource.stack_id, LogicalResourceId=resource.logical_id
+                ),
+            )
+        except ClientError as error:
+            return "GONE" if error_code(error) == "ValidationError" else None
+        except (RetentionError, BotoCoreError):
+            return None
+        return str((answer.get("StackResourceDetail") or {}).get("ResourceStatus", "")) or None
+
+    def stack_status(self, stack_id: str) -> str | None:
+        stack = self._describe(stack_id)
+        return None if stack is None else str(stack.get("StackStatus", ""))
+
     def rolling_back(self, stack_id: str) -> bool | None:
-        """Whether the stack is rolling back (a failed creation or update); None when it cannot be read."""
+        """Whether the stack is rolling back (a failed creation or update), or is a nested stack deleted by
+        its parent's rollback; None when it cannot be read."""
+        stack = self._describe(stack_id)
+        if stack is None:
+            return None
+        status = str(stack.get("StackStatus", ""))
+        if "ROLLBACK" in status:
+            return True
+        parent = str(stack.get("ParentId") or "")
+        if status == "DELETE_IN_PROGRESS" and parent:
+            return self.rolling_back(parent)
+        return False
+
+    def _describe(self, stack_id: str) -> dict[str, Any] | None:
         region = stack_id.split(":")[3] if stack_id.count(":") >= 5 else ""
         try:
             answer: Any = self.caller.call(
@@ -93,4 +134,4 @@ class StackApi:
             logger.warning("could not read the status of stack %s (%s): %s", stack_id, DESCRIBE_STACKS, error)
             return None
         stacks = answer.get("Stacks") or []
-        return bool(stacks) and "ROLLBACK" in str(stacks[0].get("StackStatus", ""))
+        return dict(stacks[0]) if stacks else None

@@ -379,18 +379,13 @@ class RetentionProvider(Construct):
                     },
                 },
                 {
-                    # Whether another declaration of a pool is live: read-only, any stack of the account.
+                    # Whether another declaration of a pool is live, whether its stack is mid-operation, and
+                    # whether a Delete rolls back a failed deployment (a nested stack asks its parent):
+                    # read-only, any stack of the account.
                     "Sid": "DeclaringStacks",
                     "Effect": "Allow",
-                    "Action": [DESCRIBE_STACK_RESOURCE],
+                    "Action": [DESCRIBE_STACK_RESOURCE, DESCRIBE_STACKS],
                     "Resource": self.declaring_stacks,
-                },
-                {
-                    # Whether a Delete rolls back a failed deployment.
-                    "Sid": "ThisStack",
-                    "Effect": "Allow",
-                    "Action": [DESCRIBE_STACKS],
-                    "Resource": Aws.STACK_ID,
                 },
             ]
         return {"Version": "2012-10-17", "Statement": statements}
