@@ -128,6 +128,7 @@ class Caller:
                 self.last_fault = type(error).__name__
             else:
                 pace.served()
+                self.last_fault = ""  # what kept failing is said of the request that ran out of time
                 return answer
             pace.refused()
             logger.info("%s: %s answered %s, retrying in %.2f s", subject, verb, self.last_fault, pace.wait())

@@ -42,7 +42,7 @@ from errors import (
     StaleEvent,
 )
 from pool_api import PoolApi, retention_of
-from retention_rules import ORIGINAL_TAG
+from retention_rules import ORIGINAL_TAG, TAG_PREFIX
 from settling import set_retention, wait_until_settled
 from stack_api import StackApi
 
@@ -92,6 +92,14 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
         raise InvalidRequest(f"Could not record pool {identifier}'s declaration: {error}.") from None
     if record.original is None:
         writes[ORIGINAL_TAG] = str(current)
+    if mine == this and not declared.creating and current != this.hours:
+        if stacks.rolling_back(declared.resource.stack_id):
+            # A rollback restating what is recorded: the failed Update changed nothing here (it was refused,
+            # or never recorded), so the pool's value is another writer's, and it is left.
+            logger.info(
+                "pool %s: rollback of an Update that changed nothing here, left at %s h", arn, current
+            )
+            return pool
     if any(tags.get(key) != value for key, value in writes.items()):
         try:
             pools.tag(arn, writes)
@@ -226,7 +234,13 @@ def withdraw(
         return _left(pool_arn, f"{error} Its record states the original {record.original} h")
     try:
         pools.untag(pool_arn, forget_keys(record, [*plan.forget, *leftovers], everything=everything))
-    except RetentionError as error:
+        if not everything and any(k.liveness is Liveness.LEAVING for k in others):
+            # Deleted together with another stack's declaration, each forgets only its own: the last to
+            # finish removes the record once no declaration is left.
+            remaining = pools.tags(pool_arn)
+            if not read_record(remaining).declarations:
+                pools.untag(pool_arn, sorted(key for key in remaining if key.startswith(TAG_PREFIX)))
+    except (RetentionError, DamagedRecord) as error:
         logger.warning(
             "pool %s: %s, but its declaration could not be removed (%s); a later event finds it gone",
             pool_arn,
