@@ -92,14 +92,12 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
         raise InvalidRequest(f"Could not record pool {identifier}'s declaration: {error}.") from None
     if record.original is None:
         writes[ORIGINAL_TAG] = str(current)
-    if mine == this and not declared.creating and current != this.hours:
-        if stacks.rolling_back(declared.resource.stack_id):
-            # A rollback restating what is recorded: the failed Update changed nothing here (it was refused,
-            # or never recorded), so the pool's value is another writer's, and it is left.
-            logger.info(
-                "pool %s: rollback of an Update that changed nothing here, left at %s h", arn, current
-            )
-            return pool
+    # A rollback restating what is recorded: the failed Update changed nothing here (it was refused, or
+    # never recorded), so the pool's value is another writer's, and it is left.
+    restated = mine == this and not declared.creating and current != this.hours
+    if restated and stacks.rolling_back(declared.resource.stack_id):
+        logger.info("pool %s: rollback of an Update that changed nothing here, left at %s h", arn, current)
+        return pool
     if any(tags.get(key) != value for key, value in writes.items()):
         try:
             pools.tag(arn, writes)
