@@ -242,8 +242,9 @@ class RetentionProvider(Construct):
         self._acknowledge(
             self.pool_access,
             [self.declaring_stacks],
-            "Read-only (DescribeStackResource): a pool may be declared by any stack of the account, in any "
-            "region, and whether each declaration's resource still exists is CloudFormation's to say.",
+            "Read-only (DescribeStackResource, DescribeStacks): a pool may be declared by any stack of the "
+            "account, in any region, and whether each declaration's resource still exists, and whether its "
+            "stack (or this one) is mid-operation or rolling back, is CloudFormation's to say.",
         )
         # Every retention resource references the function, so this one dependency makes each of them wait
         # for its pool's grant, in Creates and Updates alike.

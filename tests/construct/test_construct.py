@@ -136,17 +136,12 @@ def test_cleanup_deletes_are_granted_the_pools_whose_anchor_names_this_stack_and
             },
         },
         {
-            # Read-only: whether another declaration's resource still exists, in any stack of the account.
+            # Read-only: whether another declaration's resource still exists and its stack is mid-operation,
+            # and whether this stack rolls back, in any stack of the account.
             "Sid": "DeclaringStacks",
             "Effect": "Allow",
-            "Action": ["cloudformation:DescribeStackResource"],
+            "Action": ["cloudformation:DescribeStackResource", "cloudformation:DescribeStacks"],
             "Resource": account_wide("cloudformation", "stack/*"),
-        },
-        {
-            "Sid": "ThisStack",
-            "Effect": "Allow",
-            "Action": ["cloudformation:DescribeStacks"],
-            "Resource": STACK_ARN,
         },
     ]
 
@@ -174,7 +169,7 @@ def test_no_statement_grants_a_wildcard_resource_unconditioned_but_the_stack_rea
     # Every action on pools across the account is conditioned on this stack's anchor tag; the one
     # unconditioned wildcard reads CloudFormation's resources and changes nothing.
     assert "aws:ResourceTag/kvs-pool-retention:stack-" in json.dumps(wide[0]["Condition"])
-    assert wide[1]["Action"] == ["cloudformation:DescribeStackResource"]
+    assert wide[1]["Action"] == ["cloudformation:DescribeStackResource", "cloudformation:DescribeStacks"]
     assert "ManagedPolicyArns" not in json.dumps(template.to_json())
     template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
 

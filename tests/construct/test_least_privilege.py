@@ -79,7 +79,6 @@ def test_a_single_pool_is_granted_exactly_inline_beside_the_fixed_statements(tmp
         "DeclaredPools",
         "DeclaredByThisStack",
         "DeclaringStacks",
-        "ThisStack",
     ]
     role_inline = [
         r["Properties"]["PolicyDocument"]
@@ -93,7 +92,9 @@ def test_the_last_stack_that_fits_under_500_resources_is_still_exact(tmp_path):
     template = synthesize(tmp_path, LAST_EXACT)
 
     inline, managed = pool_documents(template)
-    assert len(template["Resources"]) == 500  # AWS::CDK::Metadata included
+    # 76 inline, 8 managed policies of 51: 499 resources, AWS::CDK::Metadata included. One pool more needs
+    # a ninth managed policy, 501 resources (the next test).
+    assert len(template["Resources"]) == 499
     assert "AWS::CDK::Metadata" in {resource["Type"] for resource in template["Resources"].values()}
     assert len(declared(inline + managed)) == LAST_EXACT
     assert "pool/*" not in json.dumps(declared(inline + managed))
@@ -113,10 +114,10 @@ def test_past_it_the_grant_widens_with_the_acknowledged_reason(tmp_path):
 
 
 def test_the_readmes_figures_for_twenty_character_names(tmp_path):
-    """73 ARNs inline, 51 in each managed policy: what the README quotes."""
-    inline, managed = pool_documents(synthesize(tmp_path, 73 + 51 + 1))
+    """76 ARNs inline, 51 in each managed policy: what the README quotes."""
+    inline, managed = pool_documents(synthesize(tmp_path, 76 + 51 + 1))
 
-    assert [len(declared(inline)), *(len(declared([document])) for document in managed)] == [73, 51, 1]
+    assert [len(declared(inline)), *(len(declared([document])) for document in managed)] == [76, 51, 1]
 
 
 def test_a_default_stack_holds_at_most_493_pools_and_cdk_refuses_494(tmp_path):
