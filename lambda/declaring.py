@@ -187,7 +187,8 @@ def withdraw(
         return _left(pool_arn, f"its record could not be read: {error}")
     this = record.of(resource) or record.legacy_of(resource)
     leftovers = [d for d in record.declarations if d.legacy and d.resource == resource and d != this]
-    if this is None and restores and record.original is not None and not record.declarations:
+    adopted = this is None and restores and record.original is not None and not record.declarations
+    if adopted:
         this = Declaration(resource, hours, True, record.original)  # 0.1.0's record
     others = [stacks.liveness(d, pool_arn) for d in record.others(resource)]
     rollback = False
@@ -201,6 +202,10 @@ def withdraw(
                 this.prior,
             )
         rollback = bool(answer)
+        if rollback and adopted:
+            # A rollback's Delete undoes a Create of this deployment, never 0.1.0's: a lone original is
+            # another resource's (one whose Delete found every declaration gone), not this one's to restore.
+            this = None
     try:
         pool = wait_until_settled(pools, pool_arn)
         plan = plan_release(
