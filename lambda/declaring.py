@@ -223,8 +223,11 @@ def withdraw(
         if plan.hours is not None:
             settled = set_retention(pools, pool_arn, plan.hours, pool)
             # A declaration written since the record was read (a Create running now) holds the pool too.
+            # (0.2.0 slots are never new: a Create writes only declaration tags, and a slot has no `tag`.)
             newcomers = [
-                d for d in read_record(pools.tags(pool_arn)).declarations if d.tag not in record.keys
+                d
+                for d in read_record(pools.tags(pool_arn)).declarations
+                if not d.legacy and d.tag not in record.keys
             ]
             if newcomers:
                 everything = False
