@@ -26,7 +26,7 @@ from stack_api import StackApi
 
 from tests.fakes import STACK_ID, STACK_KEY, FakeCloudFormation
 from tests.simulation.virtual_time import VirtualTime
-from tests.standins.pool_api import PoolApi
+from tests.standins.pool_api import PoolApi, pool_arn
 
 LATENCY_SECONDS = 0.02  # each way, between the function and the API
 START_SPREAD_SECONDS = 1.0  # CloudFormation starts a stack's resources within about a second
@@ -127,9 +127,9 @@ class HerdResult:
         return times[min(len(times) - 1, int(fraction * len(times)))]
 
 
-# The requests a lone Create makes on a pool nothing declares yet (declaring.py): read, list tags, tag,
-# list tags, update, read.
-REQUESTS_PER_CREATE = 6
+# The pool API requests a lone Create makes on a pool nothing declares yet (declaring.py): read, list tags,
+# tag, list tags, read again, update, read (and one DescribeStackResource of its own resource, another API).
+REQUESTS_PER_CREATE = 7
 
 
 def floor_seconds(pools: int, rate: float, transition_seconds: float) -> float:
@@ -152,16 +152,18 @@ def simulate_herd(
         deadline = Deadline(budget_seconds, clock=virtual.clock, sleep=virtual.sleep)
         caller = Caller(deadline, Pacing(clock=virtual.clock, rng=rng))
         pools = PoolClient(ModelClient(api, virtual.sleep), caller)  # type: ignore[arg-type]
-        stacks = StackApi(FakeCloudFormation(), caller, account=None)  # type: ignore[arg-type]
-        declared = Declared(
-            Resource(STACK_ID, "Retention" + name.replace("-", "")), name, 48, False, STACK_KEY
-        )
+        resource = Resource(STACK_ID, "Retention" + name.replace("-", ""))
+        cloudformation = FakeCloudFormation()  # not rate-limited here: its requests are not counted
+        arn = pool_arn(name, "us-east-1")
+        cloudformation.declare(resource.stack_id, resource.logical_id, arn, "CREATE_IN_PROGRESS")
+        stacks = StackApi(cloudformation, caller, account=None)  # type: ignore[arg-type]
         try:
-            declare(pools, stacks, declared)
+            declare(pools, stacks, Declared(resource, name, 48, False, STACK_KEY))
             succeeded, reason = True, ""
         except RetentionError as error:
             succeeded, reason = False, str(error)
-        outcomes.append(Outcome(name, succeeded, reason, virtual.now, caller.pacing.requests))
+        requests = caller.pacing.requests - len(cloudformation.calls)
+        outcomes.append(Outcome(name, succeeded, reason, virtual.now, requests))
 
     tasks = []
     for index in range(pools):
