@@ -170,7 +170,8 @@ def test_a_declaration_whose_anchor_names_another_stack_belongs_to_a_stack_that_
 
     assert record.of(Resource(recreated, "Video")) is not None
     assert Resource("", "MeetingAudio") in {d.resource for d in record.declarations}
-    assert record.of(Resource(S, "MeetingAudio")) is None
+    # Its own resource still finds it, by the tag its stack id and logical id name.
+    assert record.of(Resource(S, "MeetingAudio")) is not None
 
 
 # --- Forgetting ------------------------------------------------------------------------------------------
@@ -300,7 +301,8 @@ def test_a_0_2_0_owner_and_successor_are_read_as_legacy_declarations():
         Declaration(Resource(T, "MeetingAudio"), None, True, None, None, successor_slot),
     )
     assert all(d.legacy for d in record.declarations)
-    assert record.of(Resource(S, "MeetingAudio")) is None
+    # Its own resource still finds it, by the tag its stack id and logical id name.
+    assert record.of(Resource(S, "MeetingAudio")) is not None
     assert record.legacy_of(Resource(S, "MeetingAudio")) == record.declarations[0]
 
 
