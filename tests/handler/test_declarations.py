@@ -301,8 +301,7 @@ def test_a_0_2_0_owner_and_successor_are_read_as_legacy_declarations():
         Declaration(Resource(T, "MeetingAudio"), None, True, None, None, successor_slot),
     )
     assert all(d.legacy for d in record.declarations)
-    # Its own resource still finds it, by the tag its stack id and logical id name.
-    assert record.of(Resource(S, "MeetingAudio")) is not None
+    assert record.of(Resource(S, "MeetingAudio")) is None
     assert record.legacy_of(Resource(S, "MeetingAudio")) == record.declarations[0]
 
 
