@@ -78,6 +78,16 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
     current = retention_of(pool)
     tags = pools.tags(arn)
     record = _readable(tags, identifier)
+    # Declarations under this stack's anchor key by an earlier stack of the same name (deleted and created
+    # again, its Deletes unable to forget them): asked now, while the anchor still names that stack, since
+    # this write replaces it and would leave them unnamed.
+    superseded = {
+        d.tag
+        for d in record.declarations
+        if d.stack_key == declared.stack_key
+        and d.resource.stack_id not in ("", declared.resource.stack_id)
+        and stacks.liveness(d, str(pool["PoolArn"])).liveness is Liveness.GONE
+    }
     mine = record.of(declared.resource)
     prior = current
     if mine is not None and mine.prior is not None:
@@ -113,7 +123,9 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
     # Only declarations of other stacks at another retention can stand in the way: their liveness is asked;
     # the rest are kept as they are (a Delete checks them all).
     known = [
-        stacks.liveness(d, arn)
+        Known(d, Liveness.GONE)
+        if d.tag in superseded
+        else stacks.liveness(d, arn)
         if d.hours is not None and d.hours != this.hours and d.resource.stack_id != this.resource.stack_id
         else Known(d, Liveness.LIVE)
         for d in others
