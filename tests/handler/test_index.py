@@ -70,7 +70,7 @@ def stubber(monkeypatch) -> Iterator[Stubber]:
         stub.assert_no_pending_responses()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def stack_api(monkeypatch) -> Iterator[Stubber]:
     """CloudFormation's API as the handler asks it (DescribeStackResource, DescribeStacks), stubbed;
     nothing else may be asked."""
@@ -115,6 +115,23 @@ def expect_live(stack_api: Stubber, stack_id: str, logical_id: str) -> None:
     )
 
 
+def expect_own_status(stack_api: Stubber, status: str = "CREATE_IN_PROGRESS") -> None:
+    """CloudFormation's status of the events' own resource, which a Create or Update asks first."""
+    stack_api.add_response(
+        "describe_stack_resource",
+        {
+            "StackResourceDetail": {
+                "StackId": STACK_ID,
+                "LogicalResourceId": LOGICAL_ID,
+                "ResourceType": "Custom::KinesisVideoStreamPoolRetention",
+                "LastUpdatedTimestamp": datetime(2026, 11, 30, tzinfo=UTC),
+                "ResourceStatus": status,
+            }
+        },
+        {"StackName": STACK_ID, "LogicalResourceId": LOGICAL_ID},
+    )
+
+
 def expect_create(
     stubber: Stubber,
     current: int = 24,
@@ -122,13 +139,18 @@ def expect_create(
     *,
     restores: bool = False,
     identifier: str = POOL_NAME,
+    stack_api: Stubber | None = None,
 ) -> None:
-    """A lone Create on a pool nothing declares: read, list tags, record, list again, update, read."""
+    """A lone Create on a pool nothing declares: its resource's status (when `stack_api` is given), then
+    read, list tags, record, list and read again, update, read."""
     record = declared(hours, restores=restores, prior=current, original=current)
+    if stack_api is not None:
+        expect_own_status(stack_api)
     expect_get(stubber, current, identifier=identifier)
     expect_tags(stubber, POOL_ARN, {})
     expect_tagging(stubber, POOL_ARN, record)
     expect_tags(stubber, POOL_ARN, record)
+    expect_get(stubber, current, identifier=identifier)
     if current != hours:
         expect_update(stubber, hours, identifier=identifier)
         expect_get(stubber, hours, identifier=identifier)
@@ -144,8 +166,8 @@ def only(responses: list[dict]) -> dict:
     return responses[0]
 
 
-def test_create_reports_the_pool_with_its_arn_as_physical_id(responses, stubber, lambda_context):
-    expect_create(stubber)
+def test_create_reports_the_pool_with_its_arn_as_physical_id(responses, stubber, stack_api, lambda_context):
+    expect_create(stubber, stack_api=stack_api)
 
     run(cloudformation_event("Create"), lambda_context)
 
@@ -192,6 +214,7 @@ def test_identifier_change_returns_the_new_pool_arn_as_physical_id(responses, st
     expect_tags(stubber, other, {})
     expect_tagging(stubber, other, declared(48, original=48))
     expect_tags(stubber, other, declared(48, original=48))
+    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
 
     run(moved_to_other_pool(), lambda_context)
 
@@ -381,6 +404,7 @@ def test_a_later_change_keeps_the_first_recorded_prior_and_original(responses, s
     expect_tags(stubber, POOL_ARN, declared(48, restores=True, prior=24, original=24))
     expect_tagging(stubber, POOL_ARN, declared(72, restores=True, prior=24))
     expect_tags(stubber, POOL_ARN, declared(72, restores=True, prior=24, original=24))
+    expect_get(stubber, 48)
     expect_update(stubber, 72)
     expect_get(stubber, 72)
 
@@ -397,10 +421,13 @@ def test_a_later_change_keeps_the_first_recorded_prior_and_original(responses, s
     assert only(responses)["Status"] == "SUCCESS"
 
 
-def expect_put_back(stubber: Stubber, current: int, hours: int) -> None:
+def expect_put_back(stubber: Stubber, current: int, hours: int, record: dict[str, str]) -> None:
+    """A Delete's change: read, update, read until settled, then list the tags again (for a declaration
+    written meanwhile) before forgetting."""
     expect_get(stubber, current, identifier=POOL_ARN)
     expect_update(stubber, hours, identifier=POOL_ARN)
     expect_get(stubber, hours, identifier=POOL_ARN)
+    expect_tags(stubber, POOL_ARN, record)
 
 
 def test_delete_with_restore_puts_back_the_original_and_drops_the_record(
@@ -409,7 +436,7 @@ def test_delete_with_restore_puts_back_the_original_and_drops_the_record(
     record = declared(48, restores=True, prior=24, original=24)
     expect_tags(stubber, POOL_ARN, record)
     expect_status(stack_api, "DELETE_IN_PROGRESS")
-    expect_put_back(stubber, 48, 24)
+    expect_put_back(stubber, 48, 24, record)
     expect_untagging(stubber, POOL_ARN, sorted(record))
 
     run(cloudformation_event("Delete", RESTORING, PhysicalResourceId=POOL_ARN), lambda_context)
@@ -484,6 +511,7 @@ def test_a_create_conflicting_with_another_stacks_declaration_fails_naming_it_wi
     expect_tags(stubber, POOL_ARN, theirs)
     expect_tagging(stubber, POOL_ARN, ours)
     expect_tags(stubber, POOL_ARN, {**theirs, **ours})
+    expect_get(stubber, 72)
     expect_live(stack_api, OTHER_STACK, "Meeting")
     expect_status(stack_api, "CREATE_IN_PROGRESS")
     expect_untagging(stubber, POOL_ARN, list(ours))  # taken back before the answer
@@ -514,7 +542,7 @@ def test_a_delete_without_restore_on_delete_leaves_the_pool_unless_it_rolls_back
     expect_tags(stubber, POOL_ARN, record)
     expect_status(stack_api, status)
     if put_back:  # to the value before this resource's Create
-        expect_put_back(stubber, 48, 24)
+        expect_put_back(stubber, 48, 24, record)
     else:
         expect_get(stubber, 48, identifier=POOL_ARN)
     expect_untagging(stubber, POOL_ARN, sorted(record))
