@@ -116,9 +116,12 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
                 f"Could not record the declaration on pool {identifier} (kept in tags on the pool): free a "
                 f"tag on the pool. Its retention was left as it is ({refused})"
             ) from None
-        record = _readable(pools.tags(arn), identifier)
-        # Read again after the list: a Delete that ran since the first read may have put the pool back.
-        pool = wait_until_settled(pools, identifier)
+        listed = pools.tags(arn)
+        record = _readable(listed, identifier)
+        if _ours(listed) != _ours({**tags, **writes}):
+            # Someone else changed the record since the first read: a Delete that ran meanwhile may have put
+            # the pool back, so it is read again. (A Delete still running lists again after its change.)
+            pool = wait_until_settled(pools, identifier)
     others = [d for d in record.others(declared.resource)]
     # Only declarations of other stacks at another retention can stand in the way: their liveness is asked;
     # the rest are kept as they are (a Delete checks them all).
@@ -152,6 +155,10 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
     except RetentionError as error:  # the pool holds its value; stale tags are found gone again later
         logger.warning("pool %s: could not forget declarations found gone: %s", arn, error)
     return settled
+
+
+def _ours(tags: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in tags.items() if key.startswith(TAG_PREFIX)}
 
 
 def _take_back(pools: PoolApi, arn: str, before: dict[str, str], writes: dict[str, str]) -> None:

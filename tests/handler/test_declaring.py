@@ -120,13 +120,37 @@ def others(hours: int, **options: Any) -> dict[str, str]:
 def test_a_lone_create_on_a_fresh_pool_makes_k_requests_recording_before_changing(world):
     settled = world.declare(48)
 
-    # CloudFormation first (is the resource being created?), then the pool: read, list, record, list and
-    # read again, update, read until settled.
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, GET, UPDATE, GET]
+    # CloudFormation first (is the resource being created?), then the pool: read, list, record, list,
+    # update, read until settled.
+    assert world.log == [CHECK, GET, LIST, TAG, LIST, UPDATE, GET]
     assert len(pool_requests(world)) == REQUESTS_PER_CREATE  # the benchmark's k
     assert settled["StreamConfiguration"]["DataRetentionInHours"] == 48
     assert world.pool.retention == 48
     assert world.pool.tags == record_of(48, prior=24, original=24)
+
+
+def test_a_create_reads_the_pool_again_when_a_delete_changed_the_record_between_its_reads(world):
+    # GIVEN OTHER declares the pool at 48 h (original 24 h) and its stack is being deleted
+    world.holds(48, others(48, original=24))
+    world.declared_elsewhere("DELETE_IN_PROGRESS")
+    pools, stacks = world.clients(300)
+    tag = pools.client.tag_resource
+
+    def tag_while_other_withdraws(**request: Any) -> Any:
+        answer = tag(**request)
+        # OTHER's Delete, running now, puts back the original and forgets its whole record
+        world.pool.retention = 24
+        world.pool.tags = {k: v for k, v in world.pool.tags.items() if k not in others(48, original=24)}
+        return answer
+
+    pools.client.tag_resource = tag_while_other_withdraws  # type: ignore[method-assign]
+
+    # WHEN this resource declares 48 h, having read the pool at 48 h before that Delete
+    declare(pools, stacks, Declared(RESOURCE, POOL_NAME, 48, False, STACK_KEY))
+
+    # THEN the changed record makes it read the pool again, and it sets 48 h
+    assert world.log[world.log.index(TAG) + 1 :][:3] == [LIST, GET, UPDATE]
+    assert world.pool.retention == 48
 
 
 def test_a_create_on_a_pool_already_at_the_value_makes_no_update(world):
@@ -134,7 +158,7 @@ def test_a_create_on_a_pool_already_at_the_value_makes_no_update(world):
 
     world.declare(48)
 
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, GET]
+    assert world.log == [CHECK, GET, LIST, TAG, LIST]
     assert world.pool.tags == record_of(48, prior=48, original=48)
 
 
@@ -166,7 +190,7 @@ def test_a_conflicting_live_declaration_is_refused_before_any_update_naming_it(w
     assert str(refused.value).startswith(
         f"Pool {POOL_NAME} is declared at 72 h by stack Audio (resource Meeting); this resource declares 48 h"
     )
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, GET, CHECK, STATUS, UNTAG]
+    assert world.log == [CHECK, GET, LIST, TAG, LIST, CHECK, STATUS, UNTAG]
     assert world.pool.retention == 72
     # Recorded before deciding, taken back once refused: nobody reads a value nothing will apply.
     assert world.pool.tags == others(72, prior=24, original=24)
@@ -227,7 +251,7 @@ def test_stale_declarations_are_forgotten_only_after_the_change(world):
 
     world.declare(48)
 
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, GET, CHECK, UPDATE, GET, UNTAG]
+    assert world.log == [CHECK, GET, LIST, TAG, LIST, CHECK, UPDATE, GET, UNTAG]
     assert world.pool.retention == 48
     assert world.pool.tags == record_of(48, prior=72, original=24)
 
@@ -483,7 +507,7 @@ def test_a_0_2_0_record_is_rewritten_by_its_owners_next_update(world):
 
     world.declare(48, restores=True)
 
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, GET, UNTAG]
+    assert world.log == [CHECK, GET, LIST, TAG, LIST, UNTAG]
     assert world.pool.tags == {"team": "media", **record_of(48, restores=True, prior=48, original=24)}
 
 

@@ -108,11 +108,31 @@ def test_a_validation_error_is_gone(stacks, clock, message):
     assert stack_api(stacks, clock).liveness(OTHER, POOL_ARN).liveness is Liveness.GONE
 
 
-def test_a_resource_now_naming_another_pool_no_longer_declares_this_one(stacks, clock):
-    """A move keeps the logical id: the resource exists, but for another pool."""
+@pytest.mark.parametrize(
+    ("stack_status", "liveness"),
+    [
+        ("UPDATE_COMPLETE", Liveness.GONE),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", Liveness.LIVE),
+        ("UPDATE_IN_PROGRESS", Liveness.LIVE),
+    ],
+)
+def test_a_resource_now_naming_another_pool_declares_this_one_until_its_stack_is_done(
+    stacks, clock, stack_status, liveness
+):
+    """A move keeps the logical id: the resource exists, for another pool; until its stack's operation ends
+    the move may still roll back, and its stack's cleanup withdraws it from this pool."""
     expect_resource(stacks, "UPDATE_COMPLETE", physical_id=POOL_ARN.replace("meeting-audio", "other-pool"))
+    stacks.stub.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {"StackName": "Audio", "CreationTime": "2026-11-30T00:00:00Z", "StackStatus": stack_status}
+            ]
+        },
+        {"StackName": OTHER.resource.stack_id},
+    )
 
-    assert stack_api(stacks, clock).liveness(OTHER, POOL_ARN).liveness is Liveness.GONE
+    assert stack_api(stacks, clock).liveness(OTHER, POOL_ARN).liveness is liveness
 
 
 def test_a_resource_whose_create_failed_before_reading_the_pool_is_live(stacks, clock):

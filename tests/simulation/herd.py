@@ -129,7 +129,7 @@ class HerdResult:
 
 # The pool API requests a lone Create makes on a pool nothing declares yet (declaring.py): read, list tags,
 # tag, list tags, read again, update, read (and one DescribeStackResource of its own resource, another API).
-REQUESTS_PER_CREATE = 7
+REQUESTS_PER_CREATE = 6
 
 
 def floor_seconds(pools: int, rate: float, transition_seconds: float) -> float:
