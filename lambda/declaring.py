@@ -209,6 +209,8 @@ def withdraw(
     adopted = this is None and restores and record.original is not None and not record.declarations
     if adopted:
         this = Declaration(resource, hours, True, record.original)  # 0.1.0's record
+    if this is None and not record.declarations:
+        return f"pool {pool_arn}: nothing recorded on it by this resource or any other, left as it is"
     others = [stacks.liveness(d, pool_arn) for d in record.others(resource)]
     rollback = False
     if this is not None:

@@ -9,8 +9,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+from declarations import Resource
 
-from tests.fakes import STACK_ID, cloudformation_event
+from tests.fakes import LOGICAL_ID, STACK_ID, cloudformation_event
+from tests.handler.stubs import declared
 from tests.standins.pool_api import ACCOUNT
 
 pytestmark = pytest.mark.integration
@@ -130,16 +132,19 @@ def test_rollback_with_invalid_old_properties_succeeds(invoke, pool_api):
 
 
 @pytest.mark.parametrize(
-    "physical_id",
+    ("physical_id", "pool_calls"),
     [
-        ARN,
-        "Retention_Pool0B9733A61_K3J9QZ2A",
-        "arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/vanished",
+        (ARN, ["list-tags"]),
+        ("Retention_Pool0B9733A61_K3J9QZ2A", []),
+        (
+            "arn:aws:chime:us-east-1:111122223333:media-pipeline-kinesis-video-stream-pool/vanished",
+            ["list-tags"],
+        ),
     ],
     ids=["existing-pool", "after-failed-create", "vanished-pool"],
 )
-def test_delete_answers_within_a_second_without_calling_the_pool_api(
-    invoke, pool_api, stack_api, physical_id
+def test_a_delete_finding_nothing_recorded_reads_only_the_record_and_answers_within_a_second(
+    invoke, pool_api, stack_api, physical_id, pool_calls
 ):
     pool_api.add_pool("meeting-audio")
 
@@ -148,28 +153,33 @@ def test_delete_answers_within_a_second_without_calling_the_pool_api(
     assert invocation.body["Status"] == "SUCCESS"
     assert invocation.body["PhysicalResourceId"] == physical_id
     assert invocation.seconds < 1.0
-    assert pool_api.calls == []
-    assert stack_api.calls == (["DescribeStacks"] if physical_id.startswith("arn:") else [])
+    assert [call.method for call in pool_api.calls] == pool_calls
+    assert stack_api.calls == []
 
 
-def test_a_delete_in_an_update_rollback_puts_the_pool_back_to_the_retention_rolled_back_to(
+def test_a_delete_in_an_update_rollback_puts_the_pool_back_to_the_live_declaration_of_its_stack(
     invoke, pool_api, stack_api
 ):
-    pool = pool_api.add_pool("meeting-audio", retention=12)  # set by the renamed resource being deleted
-    stack_api.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-    stack_api.resources = {
-        "Meeting": {
-            "Type": "Custom::KinesisVideoStreamPoolRetention",
-            "Properties": {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": 48},
-        }
+    # GIVEN a rename: the new resource (12 h, created by the failed update) and the old one (48 h) both
+    # declare the pool, which the new one set to 12 h
+    pool = pool_api.add_pool("meeting-audio", retention=12)
+    renamed = Resource(STACK_ID, LOGICAL_ID)
+    pool.tags = {
+        **declared(48, resource=Resource(STACK_ID, "Meeting"), original=24),
+        **declared(12, resource=renamed, prior=48),
     }
+    stack_api.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    stack_api.stack_resources = {"Meeting": ("UPDATE_COMPLETE", ARN)}
 
+    # WHEN the rollback deletes the new resource
     invocation = invoke(event("Delete", hours="12", PhysicalResourceId=ARN))
 
+    # THEN the pool is back at what the old resource declares, and only the new declaration is forgotten
     assert invocation.body["Status"] == "SUCCESS"
     assert pool.retention == 48
-    assert stack_api.calls == ["DescribeStacks", "GetTemplate"]
-    assert "back to 48 h, as the template the stack rolls back to declares" in invocation.logs
+    assert stack_api.calls == ["DescribeStackResource", "DescribeStacks"]
+    assert "below the 48 h a live declaration states: raised to it" in invocation.logs
+    assert pool.tags == declared(48, resource=Resource(STACK_ID, "Meeting"), original=24)
 
 
 @pytest.mark.parametrize(
@@ -325,30 +335,24 @@ def test_the_stand_in_rejects_unsigned_requests(pool_api):
 
 
 RESTORING = {"PoolIdentifier": "meeting-audio", "DataRetentionInHours": "48", "RestoreOnDelete": "true"}
-ORIGINAL_TAG = "kvs-pool-retention:original-retention-hours"
-OWNED = {
-    ORIGINAL_TAG: "24",
-    "kvs-pool-retention:owner-stack": STACK_ID,
-    "kvs-pool-retention:owner": "Pool0B9733A61",
-}
 
 
 def test_restore_on_delete_puts_back_the_retention_from_before_the_first_change(invoke, pool_api):
     pool = pool_api.add_pool("meeting-audio", retention=24)
 
     assert_success(invoke(cloudformation_event("Create", RESTORING)))
-    assert pool.tags == {**OWNED, "kvs-pool-retention:owner-hours": "48"}
+    assert pool.tags == declared(48, restores=True, prior=24, original=24)
     assert_success(
         invoke(cloudformation_event("Update", {**RESTORING, "DataRetentionInHours": "72"})), hours=72
     )
-    assert pool.tags == {**OWNED, "kvs-pool-retention:owner-hours": "72"}
+    assert pool.tags == declared(72, restores=True, prior=24, original=24)
 
     deleted = invoke(cloudformation_event("Delete", RESTORING, PhysicalResourceId=ARN))
 
     assert deleted.body["Status"] == "SUCCESS", deleted.body["Reason"]
     assert pool.retention == 24
     assert pool.tags == {}
-    assert "restored to its original 24 h" in deleted.logs
+    assert "back to its original, 24 h" in deleted.logs
 
 
 def test_restore_on_delete_of_a_pool_that_no_longer_exists_succeeds(invoke, pool_api):
@@ -408,8 +412,8 @@ def test_a_pool_at_its_tag_limit_fails_a_restoring_create_and_keeps_its_retentio
 
     assert_failed(
         invocation,
-        "Could not record pool meeting-audio's retention for restore_on_delete, kept in tags on the pool: "
-        "free a tag on the pool, or declare it without restore_on_delete. Its retention was left as it is",
+        "Could not record the declaration on pool meeting-audio (kept in tags on the pool): free a tag on "
+        "the pool. Its retention was left as it is",
     )
     assert pool.retention == 24  # the record comes before the change: nothing half applied
     assert pool_api.calls_of("PUT") == []

@@ -1,6 +1,8 @@
-"""Stands in for the two calls a single event's handler makes to CloudFormation's API, for tests that play
-one event at a time (no stack around it): DescribeStacks answers `status` for any stack, GetTemplate a
-template of `resources`. Stack operations use `cloudformation.py` instead. Unsigned requests are refused,
+"""Stands in for the calls a single event's handler makes to CloudFormation's API, for tests that play one
+event at a time (no stack around it): DescribeStacks answers `status` for any stack, DescribeStackResource
+the (status, physical id) of `stack_resources` by logical id (`resource_status` and no physical id for any
+other: in progress, as CloudFormation reports the resource whose event it sent), and GetTemplate a template
+of `resources`. Stack operations use `cloudformation.py` instead. Unsigned requests are refused,
 as CloudFormation does; the signature itself is not checked here.
 """
 
@@ -24,6 +26,8 @@ class StackStatus:
     url: str = ""
     status: str = "DELETE_IN_PROGRESS"
     resources: dict[str, Any] = field(default_factory=dict)
+    stack_resources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    resource_status: str = "UPDATE_IN_PROGRESS"
     calls: list[str] = field(default_factory=list)  # the Action of every call
 
 
@@ -47,6 +51,22 @@ def _handler_class(stand_in: StackStatus) -> type[BaseHTTPRequestHandler]:
                     f"<StackStatus>{stand_in.status}</StackStatus></member></Stacks></DescribeStacksResult>"
                     f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
                     "</DescribeStacksResponse>",
+                )
+            elif action == "DescribeStackResource":
+                logical = form.get("LogicalResourceId", "")
+                status, physical = stand_in.stack_resources.get(logical, (stand_in.resource_status, ""))
+                self._reply(
+                    200,
+                    "<DescribeStackResourceResponse><DescribeStackResourceResult><StackResourceDetail>"
+                    f"<StackId>{escape(form['StackName'])}</StackId><StackName>stack</StackName>"
+                    f"<LogicalResourceId>{escape(logical)}</LogicalResourceId>"
+                    + (f"<PhysicalResourceId>{escape(physical)}</PhysicalResourceId>" if physical else "")
+                    + "<ResourceType>Custom::KvsPoolRetention</ResourceType>"
+                    "<LastUpdatedTimestamp>2026-11-30T00:00:00Z</LastUpdatedTimestamp>"
+                    f"<ResourceStatus>{status}</ResourceStatus>"
+                    "</StackResourceDetail></DescribeStackResourceResult>"
+                    f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                    "</DescribeStackResourceResponse>",
                 )
             elif action == "GetTemplate":
                 body = escape(json.dumps({"Resources": stand_in.resources}))
