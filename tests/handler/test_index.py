@@ -263,8 +263,8 @@ def test_a_delete_of_a_resource_that_never_read_a_pool_answers_at_once_without_a
 def test_a_delete_of_a_resource_that_recorded_nothing_leaves_the_pool(
     responses, stubber, stack_api, lambda_context
 ):
+    # No record at all: nothing else is asked, of the pool or of CloudFormation.
     expect_tags(stubber, POOL_ARN, {})
-    expect_get(stubber, 24, identifier=POOL_ARN)
 
     run(cloudformation_event("Delete", PhysicalResourceId=POOL_ARN), lambda_context)
 
