@@ -50,13 +50,7 @@ class StackApi:
         if self.account and resource.account != self.account:
             return Known(declaration, Liveness.UNKNOWN, f"its stack is in account {resource.account}")
         try:
-            answer: Any = self.caller.call(
-                "check",
-                f"{resource}",
-                lambda: self.client_for(resource.region).describe_stack_resource(
-                    StackName=resource.stack_id, LogicalResourceId=resource.logical_id
-                ),
-            )
+            detail = self._describe_resource(resource)
         except ClientError as error:
             code = error_code(error)
             if code == "ValidationError":
@@ -69,7 +63,6 @@ class StackApi:
             return Known(declaration, Liveness.UNKNOWN, why)
         except (RetentionError, BotoCoreError) as error:
             return Known(declaration, Liveness.UNKNOWN, str(error)[:120])
-        detail = answer.get("StackResourceDetail") or {}
         status = str(detail.get("ResourceStatus", ""))
         physical = str(detail.get("PhysicalResourceId") or "")
         if status in GONE_STATUSES:
@@ -91,18 +84,23 @@ class StackApi:
         """The status CloudFormation gives the event's own resource ("GONE" when it has none); None when it
         cannot be read."""
         try:
-            answer: Any = self.caller.call(
-                "check",
-                f"{resource}",
-                lambda: self.client_for(resource.region).describe_stack_resource(
-                    StackName=resource.stack_id, LogicalResourceId=resource.logical_id
-                ),
-            )
+            detail = self._describe_resource(resource)
         except ClientError as error:
             return "GONE" if error_code(error) == "ValidationError" else None
         except (RetentionError, BotoCoreError):
             return None
-        return str((answer.get("StackResourceDetail") or {}).get("ResourceStatus", "")) or None
+        return str(detail.get("ResourceStatus", "")) or None
+
+    def _describe_resource(self, resource: Resource) -> dict[str, Any]:
+        """DescribeStackResource in the resource's stack's region: its StackResourceDetail."""
+        answer: Any = self.caller.call(
+            "check",
+            f"{resource}",
+            lambda: self.client_for(resource.region).describe_stack_resource(
+                StackName=resource.stack_id, LogicalResourceId=resource.logical_id
+            ),
+        )
+        return dict(answer.get("StackResourceDetail") or {})
 
     def stack_status(self, stack_id: str) -> str | None:
         stack = self._describe(stack_id)
