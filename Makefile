@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: setup setup-parts synth test test-long unit integration lint pytest bench snapshot integ-deploy clean
+.PHONY: setup setup-parts synth test test-long unit contract stack packaging lint pytest bench snapshot integ-deploy clean
 
 # On CI's 2 cores, what does not depend on each other runs at once (a sub-make with --jobs): the two
 # virtualenvs and npm ci, then lint beside the tests (mypy computes while the tests wait on their stand-ins'
@@ -59,16 +59,24 @@ test:
 pytest: $(SETUP)
 	$(PYTEST)
 
-# The randomized test of the invariant at length (Hypothesis profile "long", tests/model/conftest.py); make test
+# The randomized test of the invariant at length (Hypothesis profile "long", tests/conftest.py); make test
 # runs its one-minute profile.
 test-long: setup
 	$(PY) -m pytest tests/model --hypothesis-profile=long
 
+# One level of tests at a time (tests/README.md): each module's unit tests and the randomized model; the
+# handler asset against the stand-ins; whole stacks through the CloudFormation stand-in; wheel, app and docs.
 unit: setup
-	$(PYTEST) -m "not integration and not cli"
+	$(PYTEST) tests/unit tests/model
 
-integration: setup
-	$(PYTEST) -m integration
+contract: setup
+	$(PYTEST) tests/contract
+
+stack: setup
+	$(PYTEST) tests/stack
+
+packaging: setup
+	$(PYTEST) tests/packaging tests/integ
 
 bench: setup
 	$(PY) -m tests.bench

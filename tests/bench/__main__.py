@@ -14,9 +14,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
 from tests.fakes import cloudformation_event
 from tests.iam_size import TYPICAL, iam_chars
+from tests.paths import ROOT
 from tests.simulation.herd import REQUESTS_PER_CREATE, floor_seconds, simulate_herd
 from tests.standins.lambda_process import (
     invoke_asset,

@@ -27,7 +27,7 @@ def requests_per_create(results: dict[str, Any]) -> int:
     return int(results["handler"].get("requests_per_create", 3))
 
 
-# What a default stack holds (tests/construct/test_least_privilege.py): 500 resources less the handler's 6
+# What a default stack holds (tests/unit/construct/test_least_privilege.py): 500 resources less the handler's 6
 # and AWS::CDK::Metadata.
 STACK_RESOURCES = 500
 STACK_POOLS = 493

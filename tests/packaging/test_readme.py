@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.standins.pool_api import ACCESS_KEY, SECRET_KEY, PoolApi, serve_pool_api
 
 pytestmark = pytest.mark.cli

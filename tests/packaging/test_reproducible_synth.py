@@ -6,7 +6,7 @@ import filecmp
 
 import pytest
 
-from tests.packaging.conftest import clean_copy, install_wheel, lambda_asset_dirs, synth
+from tests.packaging.wheel import clean_copy, install_wheel, lambda_asset_dirs, synth
 
 pytestmark = pytest.mark.cli
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.conftest import lambda_asset_dirs, synth
+from tests.packaging.wheel import lambda_asset_dirs, synth
 
 pytestmark = pytest.mark.cli
 

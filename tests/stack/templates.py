@@ -4,9 +4,11 @@ handler (`scripted_resource/index.py`), and custom resources whose properties sc
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 SCRIPTED_ASSET_KEY = "scripted-resource.zip"
+SCRIPTED_RESOURCE = Path(__file__).with_name("scripted_resource")  # a custom resource that does as told
 FUNCTION = "Handler"
 ROLE = "HandlerRole"
 POLICY = "HandlerPolicy"

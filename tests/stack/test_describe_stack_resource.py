@@ -22,8 +22,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.stack.conftest import SCRIPTED_RESOURCE
-from tests.stack.templates import FUNCTION, POLICY, RESOURCE_TYPE, scripted_template
+from tests.stack.templates import FUNCTION, POLICY, RESOURCE_TYPE, SCRIPTED_RESOURCE, scripted_template
 from tests.standins.cloudformation import CloudFormation, CustomResourceRequest, StackOperation
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-from tests.construct.policies import declared, pool_documents, pool_policy, suppression_reasons
 from tests.iam_size import LONGEST, iam_chars
+from tests.unit.construct.policies import declared, pool_documents, pool_policy, suppression_reasons
 
 # 20-character names, the README's yardstick: exact grants fit up to here, and no further (with version
 # reporting on, as the CLI synthesizes).

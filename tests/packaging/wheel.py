@@ -15,9 +15,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 NODE_BIN = ROOT / "node_modules" / ".bin"
 COPY_IGNORES = shutil.ignore_patterns(
@@ -114,9 +112,3 @@ def lambda_asset_dirs(assembly: Path) -> list[Path]:
         for entry in json.loads(manifest.read_text())["files"].values()
         if entry["source"].get("packaging") == "zip"
     ]
-
-
-@pytest.fixture(scope="session")
-def installed_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("wheel")
-    return install_wheel(clean_copy(workdir / "repo"), workdir)

@@ -13,7 +13,7 @@ from pool_api import PoolApi
 from settling import PollingSchedule, set_retention, wait_until_settled
 
 from tests.fakes import POOL_NAME, FakeClock
-from tests.handler.stubs import UPDATE, expect_error, expect_get, expect_update
+from tests.unit.handler.stubs import UPDATE, expect_error, expect_get, expect_update
 
 
 @pytest.fixture

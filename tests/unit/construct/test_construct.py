@@ -12,8 +12,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-from tests.construct.policies import POOL_ACTIONS, declared, pool_documents, stack_env_arn
 from tests.iam_size import LONGEST, iam_chars
+from tests.unit.construct.policies import POOL_ACTIONS, declared, pool_documents, stack_env_arn
 
 POOL_ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
 STACK_ARN = {"Ref": "AWS::StackId"}

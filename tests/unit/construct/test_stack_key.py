@@ -13,7 +13,7 @@ from declarations import Resource
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from kvs_pool_retention.handler.retention_rules import stack_key
-from tests.construct.policies import pool_policy
+from tests.unit.construct.policies import pool_policy
 
 LONDON = cdk.Environment(account="111122223333", region="eu-west-2")
 

@@ -28,7 +28,7 @@ from tests.fakes import (
     cloudformation_event,
     pool_configuration,
 )
-from tests.handler.stubs import (
+from tests.unit.handler.stubs import (
     GET,
     declared,
     expect_get,

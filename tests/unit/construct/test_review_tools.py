@@ -12,8 +12,14 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-from tests.conftest import ROOT
-from tests.construct.policies import declared, pool_documents, pool_policy, stack_env_arn, suppression_reasons
+from tests.paths import ROOT
+from tests.unit.construct.policies import (
+    declared,
+    pool_documents,
+    pool_policy,
+    stack_env_arn,
+    suppression_reasons,
+)
 
 ARN = "arn:aws:chime:eu-west-2:111122223333:media-pipeline-kinesis-video-stream-pool/compliance-audio"
 

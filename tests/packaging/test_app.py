@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 import app as example_app
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def test_the_shipped_default_synthesizes_with_an_arn_and_status_output_per_pool():

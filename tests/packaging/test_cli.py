@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 pytestmark = [pytest.mark.cli, pytest.mark.usefixtures("cdk_cli")]
 

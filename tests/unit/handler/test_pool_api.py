@@ -13,7 +13,7 @@ from errors import AccessDenied, InvalidRequest, PoolNotFound, ServiceError
 from pool_api import PoolApi
 
 from tests.fakes import POOL_ARN, POOL_NAME, FakeClock, pool_configuration
-from tests.handler.stubs import GET, UPDATE, expect_error, expect_get, expect_tags, expect_update
+from tests.unit.handler.stubs import GET, UPDATE, expect_error, expect_get, expect_tags, expect_update
 
 
 @pytest.fixture

@@ -28,12 +28,12 @@ def create(pool: str) -> dict:
 
 
 @pytest.fixture
-def herd(lambda_asset, runtime_path, pool_api, cfn, stack_api, tmp_path):
+def herd(lambda_asset, runtime_path, pool_api, response_endpoint, stack_api, tmp_path):
     """Start one handler process per event, then hand every event out at once."""
 
     def run(events: list[dict]) -> Herd:
-        env = lambda_environment(pool_api.url, cfn.ca_file, stack_api.url)
-        events = [{**event, "ResponseURL": cfn.url} for event in events]
+        env = lambda_environment(pool_api.url, response_endpoint.ca_file, stack_api.url)
+        events = [{**event, "ResponseURL": response_endpoint.url} for event in events]
         done = invoke_together(lambda_asset, runtime_path, events, env, 600.0, tmp_path)
         assert [finished.returncode for finished in done.finished] == [0] * len(events), [
             finished.logs for finished in done.finished if finished.returncode
@@ -43,7 +43,9 @@ def herd(lambda_asset, runtime_path, pool_api, cfn, stack_api, tmp_path):
     return run
 
 
-def test_every_resource_of_a_stack_succeeds_against_a_throttled_api_at_a_bounded_cost(herd, pool_api, cfn):
+def test_every_resource_of_a_stack_succeeds_against_a_throttled_api_at_a_bounded_cost(
+    herd, pool_api, response_endpoint
+):
     names = [f"stack-pool-{index:02d}" for index in range(POOLS)]
     for name in names:
         pool_api.add_pool(name, retention=24)
@@ -52,8 +54,8 @@ def test_every_resource_of_a_stack_succeeds_against_a_throttled_api_at_a_bounded
 
     done = herd([create(name) for name in names])
 
-    assert len(cfn.bodies) == POOLS
-    assert [body["Reason"] for body in cfn.bodies if body["Status"] != "SUCCESS"] == []
+    assert len(response_endpoint.bodies) == POOLS
+    assert [body["Reason"] for body in response_endpoint.bodies if body["Status"] != "SUCCESS"] == []
     assert {name: pool_api.pools[name].retention for name in names} == dict.fromkeys(names, 48)
     # A pool's reads and update name it; its tag requests name its ARN, which ends with its name.
     requests = Counter(call.identifier.rsplit("/", 1)[-1] for call in pool_api.calls)
@@ -63,17 +65,19 @@ def test_every_resource_of_a_stack_succeeds_against_a_throttled_api_at_a_bounded
     assert max(requests.values()) <= REQUESTS_PER_CREATE + 17
     assert all(pool_api.pools[name].tags for name in names)  # each declaration recorded
     # No resource far behind the others: the last answer comes soon after the median one.
-    answered = sorted(at - done.handed_out_at for at in cfn.arrived_at)
+    answered = sorted(at - done.handed_out_at for at in response_endpoint.arrived_at)
     assert answered[-1] - statistics.median(answered) <= FLOOR_SECONDS
 
 
-def test_the_same_event_delivered_twice_together_succeeds_twice_with_one_update(herd, pool_api, cfn):
+def test_the_same_event_delivered_twice_together_succeeds_twice_with_one_update(
+    herd, pool_api, response_endpoint
+):
     pool_api.add_pool("meeting-audio", retention=24)
     pool_api.transition_seconds = TRANSITION_SECONDS
 
     herd([create("meeting-audio"), create("meeting-audio")])
 
-    assert [body["Status"] for body in cfn.bodies] == ["SUCCESS", "SUCCESS"]
+    assert [body["Status"] for body in response_endpoint.bodies] == ["SUCCESS", "SUCCESS"]
     assert pool_api.pools["meeting-audio"].retention == 48
     assert [call.answered for call in pool_api.calls_of("PUT")].count(200) == 1
 

@@ -12,8 +12,8 @@ import pytest
 from declarations import Resource
 
 from tests.fakes import LOGICAL_ID, STACK_ID, cloudformation_event
-from tests.handler.stubs import declared
 from tests.standins.pool_api import ACCOUNT
+from tests.unit.handler.stubs import declared
 
 pytestmark = pytest.mark.integration
 
@@ -303,19 +303,21 @@ def test_a_pool_busy_beyond_the_functions_time_fails_with_its_own_reason(invoke,
     assert invocation.body["Reason"] != "Execution timed out"
 
 
-def test_a_response_url_that_drops_the_first_attempt_still_gets_the_response(invoke, pool_api, cfn):
+def test_a_response_url_that_drops_the_first_attempt_still_gets_the_response(
+    invoke, pool_api, response_endpoint
+):
     pool_api.add_pool("meeting-audio", retention=48)
-    cfn.answers = [None, 503]
+    response_endpoint.answers = [None, 503]
 
     invocation = invoke(event("Create"))
 
     assert_success(invocation)
-    assert cfn.attempts == 3
+    assert response_endpoint.attempts == 3
 
 
-def test_logs_never_contain_the_presigned_url(invoke, pool_api, cfn):
+def test_logs_never_contain_the_presigned_url(invoke, pool_api, response_endpoint):
     pool_api.add_pool("meeting-audio", retention=24)
-    cfn.answers = [503]
+    response_endpoint.answers = [503]
 
     invocation = invoke(event("Create"))
 

@@ -21,7 +21,7 @@ from cdk_nag import AwsSolutionsChecks
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"
 CHECKOV_OFFLINE = ("--skip-download", "--compact", "--output", "json")

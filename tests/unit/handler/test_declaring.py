@@ -17,10 +17,10 @@ from retention_rules import LEGACY_TAGS, MAX_DECLARING_STACKS, ORIGINAL_TAG, sta
 from stack_api import StackApi
 
 from tests.fakes import POOL_ARN, POOL_NAME, STACK_ID, STACK_KEY, FakeClock, FakeCloudFormation, client_error
-from tests.handler.stubs import RESOURCE
-from tests.handler.stubs import declared as record_of
 from tests.simulation.herd import REQUESTS_PER_CREATE, ModelClient
 from tests.standins.pool_api import PoolApi
+from tests.unit.handler.stubs import RESOURCE
+from tests.unit.handler.stubs import declared as record_of
 
 ACCOUNT = "111122223333"
 OTHER_STACK = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Audio/5f6a7b8c"
