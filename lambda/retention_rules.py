@@ -26,6 +26,12 @@ _POOL_ARN = re.compile(
 )
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 
+
+def pool_arn(partition: str, region: str, account: str, name: str) -> str:
+    """A pool's ARN (the parts may be CDK tokens at synth, or `*`)."""
+    return f"arn:{partition}:chime:{region}:{account}:{POOL_RESOURCE_TYPE}/{name}"
+
+
 IDENTIFIER_FORM = (
     "a pool name (1-128 characters of 0-9 A-Z a-z . _ -) or a pool ARN "
     f"(arn:<partition>:chime:<region>:<account>:{POOL_RESOURCE_TYPE}/<name>)"
@@ -85,6 +91,9 @@ ORIGINAL_TAG = TAG_PREFIX + "original-retention-hours"
 STACK_TAG_PREFIX = TAG_PREFIX + "stack-"
 # One tag per declaration: `declaration-<hash of stack id and logical id>`.
 DECLARATION_TAG_PREFIX = TAG_PREFIX + "declaration-"
+# On the stack's functions, not on pools: which part of this library a function is, for a permissions
+# boundary or an SCP to name (`component` = `handler`).
+COMPONENT_TAG = TAG_PREFIX + "component"
 # 0.2.0's owner and successor slots, read (and rewritten by their own resources) on upgrade.
 LEGACY_TAGS = tuple(
     TAG_PREFIX + name for name in ("owner-stack", "owner", "owner-hours", "successor-stack", "successor")

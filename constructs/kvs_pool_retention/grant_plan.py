@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from kvs_pool_retention.handler.retention_rules import pool_arn
 
 INLINE_POLICY_CHARS = 10_240  # all inline policies of one role together
 MANAGED_POLICY_CHARS = 6_144
@@ -44,7 +46,6 @@ LONGEST_POOL_NAME = 128
 # 2 048 characters, but those a role policy names here are CloudFormation-generated or the user's own;
 # 256 is a generous allowance for one, and counted for each.
 REFERENCE_CHARS = 256
-POOL_TYPE = "media-pipeline-kinesis-video-stream-pool"
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,6 @@ class Grant:
     arn: Any  # a string, or an intrinsic (Fn::Join over pseudo parameters, a Ref to a parameter)
     chars: int  # the longest it can resolve to, quoted, with its comma
     in_stack_env: bool  # known to be in the stack's account and region, so the wide grant covers it
-
-
-@dataclass
-class Chunk:
-    """The grants one policy document holds."""
-
-    grants: list[Grant] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,7 @@ def arn_chars(partition: str | None, region: str | None, account: str | None, na
     region = region or LONGEST_PSEUDO["AWS::Region"]
     account = account or LONGEST_PSEUDO["AWS::AccountId"]
     name = name or "x" * LONGEST_POOL_NAME
-    return len(f"arn:{partition}:chime:{region}:{account}:{POOL_TYPE}/{name}") + 3
+    return len(pool_arn(partition, region, account, name)) + 3
 
 
 def document_chars(document: Any) -> int:

@@ -23,8 +23,9 @@ from kvs_pool_retention.handler.retention_rules import (
     parse_pool_identifier,
     parse_retention_hours,
 )
+from kvs_pool_retention.handler_options import HandlerOptions
 from kvs_pool_retention.pool_claims import PoolClaims
-from kvs_pool_retention.provider import SERVICE_TIMEOUT, HandlerOptions, RetentionProvider
+from kvs_pool_retention.provider import SERVICE_TIMEOUT, RetentionProvider
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 if TYPE_CHECKING:
@@ -150,11 +151,11 @@ class KinesisVideoStreamPoolRetention(Construct):
         """Check the pool's identifier, claim the pool in the app and grant it to the handler."""
         if _is_token(identifier):
             if prop == "pool_identifier":
-                provider.grant_any_pool()
+                provider.pool_policy.grant_any_pool()
             elif prop == "pool_name":
-                provider.grant_token_name(identifier)
+                provider.pool_policy.grant_token_name(identifier)
             else:
-                provider.grant_token_arn(identifier)
+                provider.pool_policy.grant_token_arn(identifier)
             # The same deploy-time value twice is the same pool, whatever it resolves to.
             claims.claim(("token", identifier), self, f"{prop}: the pool {identifier}")
             return
@@ -166,7 +167,7 @@ class KinesisVideoStreamPoolRetention(Construct):
             self,
             f"{prop}: pool {pool.name} (account {account}, region {region})",
         )
-        provider.grant_literal(pool)
+        provider.pool_policy.grant_literal(pool)
 
 
 def _is_token(value: str) -> bool:

@@ -1,0 +1,127 @@
+"""Where the stack's handler runs and logs (`configure_handler`'s options), and the network a VPC implies:
+a security group that only reaches out on HTTPS, and the role's permissions for Lambda's network
+interfaces."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from kvs_pool_retention import review
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_ec2 as ec2
+
+# What Lambda needs of a function's role to attach it to a VPC (AWS's AWSLambdaVPCAccessExecutionRole, inline
+# here: the role carries no AWS managed policy). The Describe actions take no resource scope; the others are
+# scoped to this account's EC2 resources in this region, as Lambda's documentation shows.
+NETWORK_INTERFACE_READS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+NETWORK_INTERFACE_WRITES = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+@dataclass(frozen=True)
+class HandlerOptions:
+    """Where the stack's handler runs and logs."""
+
+    vpc: ec2.IVpc | None = None
+    vpc_subnets: ec2.SubnetSelection | None = None
+    security_groups: tuple[ec2.ISecurityGroup, ...] = ()
+    log_group: logs.ILogGroup | None = None
+
+    @classmethod
+    def given(
+        cls,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+        log_group: logs.ILogGroup | None,
+    ) -> HandlerOptions | None:
+        """The options an instance asks for; None when it asks for none (it takes the stack's handler)."""
+        if vpc is None and vpc_subnets is None and not security_groups and log_group is None:
+            return None
+        options = cls(vpc, vpc_subnets, tuple(security_groups or ()), log_group)
+        if vpc is None and (vpc_subnets is not None or security_groups):
+            raise ValueError(
+                "vpc_subnets and security_groups place the handler in a VPC: also pass vpc "
+                "(the VPC those subnets and security groups belong to)."
+            )
+        return options
+
+    def same_as(self, other: HandlerOptions, stack: Stack) -> bool:
+        return self is other or self._fingerprint(stack) == other._fingerprint(stack)
+
+    def _fingerprint(self, stack: Stack) -> str:
+        """What the options name, resolved: two selections of the same subnets are the same options."""
+        subnets = None
+        if self.vpc is not None:
+            chosen = self.vpc_subnets
+            subnets = stack.resolve(
+                self.vpc.select_subnets(
+                    availability_zones=chosen.availability_zones if chosen else None,
+                    one_per_az=chosen.one_per_az if chosen else None,
+                    subnet_filters=chosen.subnet_filters if chosen else None,
+                    subnet_group_name=chosen.subnet_group_name if chosen else None,
+                    subnets=chosen.subnets if chosen else None,
+                    subnet_type=chosen.subnet_type if chosen else None,
+                ).subnet_ids
+            )
+        named = {
+            "vpc": self.vpc.node.addr if self.vpc else None,
+            "subnets": subnets,
+            "security_groups": [group.node.addr for group in self.security_groups],
+            "log_group": self.log_group.node.addr if self.log_group else None,
+        }
+        return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()
+
+    def names(self) -> str:
+        """The options given, by name, for an error message."""
+        given = [
+            name
+            for name, value in (
+                ("vpc", self.vpc),
+                ("vpc_subnets", self.vpc_subnets),
+                ("security_groups", self.security_groups),
+                ("log_group", self.log_group),
+            )
+            if value
+        ]
+        return ", ".join(given) or "no options"
+
+
+def attach_to_vpc(scope: Construct, role: iam.Role, options: HandlerOptions) -> list[ec2.ISecurityGroup]:
+    """Let the role manage Lambda's network interfaces; the security groups to use (the given ones, or one
+    that only reaches out on HTTPS)."""
+    from aws_cdk import aws_ec2 as ec2  # only with a VPC: aws_ec2 is slow to import
+
+    assert options.vpc is not None
+    stack = Stack.of(scope)
+    ec2_resources = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:*/*"
+    role.add_to_policy(iam.PolicyStatement(actions=list(NETWORK_INTERFACE_READS), resources=["*"]))
+    role.add_to_policy(iam.PolicyStatement(actions=list(NETWORK_INTERFACE_WRITES), resources=[ec2_resources]))
+    policy = role.node.find_child("DefaultPolicy").node.default_child
+    assert isinstance(policy, iam.CfnPolicy)
+    review.acknowledge_wildcards(policy, ["*", ec2_resources], review.NETWORK_INTERFACES)
+    if options.security_groups:
+        return list(options.security_groups)
+    group = ec2.SecurityGroup(
+        scope,
+        "SecurityGroup",
+        vpc=options.vpc,
+        description=review.SECURITY_GROUP_DESCRIPTION,
+        allow_all_outbound=False,
+    )
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), review.EGRESS_DESCRIPTION)
+    return [group]
