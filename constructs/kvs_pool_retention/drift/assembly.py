@@ -1,56 +1,32 @@
-"""Drift check: do the deployed pools still have the retention the synthesized templates declare?
-
-Custom resources have no CloudFormation drift detection, and a pool's retention can be changed outside
-CloudFormation. This reads each declared pool with the caller's AWS credentials and compares.
-
-Which stacks: every stack artifact of the cloud assembly, and of the nested cloud assemblies it holds at
-any depth (`cdk:cloud-assembly` artifacts, one per `Stage`: every stack a CDK Pipelines app deploys lives
-in one). A stack is named by its artifact's `displayName` (`Prod/Retention`: the stage path, then the
-stack), else its artifact id; `--stack` takes that name, the artifact id or the CloudFormation stack name.
-
-Nested CloudFormation stacks (`AWS::CloudFormation::Stack`, e.g. `cdk.NestedStack`) are read as part of
-their parent, at any depth, named by their construct path. Their template is a file asset of the assembly,
-found by the resource's `aws:asset:path` metadata (written when the CDK CLI synthesizes), else by the
-asset whose content hash its `TemplateURL` holds (the asset manifest of the default synthesizers, the
-`aws:cdk:asset` metadata of the legacy one). A nested stack whose template is not in the assembly (a
-`TemplateURL` of one's own) may hold pools this cannot see: it is reported as unreadable, never skipped.
-
-Where: a pool declared by ARN is read in the ARN's region; one declared by name in its stack's region
-(the artifact's `environment`; a stage's stacks have their stage's), or the caller's default region for
-an environment-agnostic stack. The caller's credentials must be for the account the pool is in.
-
-Exit status: 3 when any pool differs (a definite finding, whatever else is unknown), else 2 when any
-could not be read (or the assembly could not), else 0. "Nothing to check" (0) means the assembly declares
-no pool at all.
-"""
+"""Reading a cloud assembly: every stack artifact (nested assemblies and nested stacks at any depth) and
+the pools their templates declare, with where each is (see the package's docstring for the rules)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from kvs_pool_retention.handler.retention_rules import parse_pool_identifier
-from kvs_pool_retention.handler_asset import HANDLER_PACKAGE
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
-IN_SYNC, DRIFTED, UNREADABLE = 0, 3, 2
-
 STACK_ARTIFACT = "aws:cloudformation:stack"
+
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
+
 ASSET_MANIFEST_ARTIFACT = "cdk:asset-manifest"
+
 NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
+
 DEPLOY_TIME = "declared by a deploy-time value; check it after deployment"
+
 TEMPLATE_ELSEWHERE = (
     "nested stack whose template is not in the assembly (TemplateURL {url}); any pools it declares "
     "are not checked"
 )
+
 _UNKNOWN = {"unknown-account", "unknown-region"}  # an environment-agnostic stack's placeholders
 
 
@@ -86,20 +62,6 @@ class DeclaredPool:
     region: str | None  # None: the caller's default region
     account: str | None = None  # the account the pool is in, when the template says
     unreadable: str = ""  # why it cannot be checked, known before any call
-
-
-@dataclass(frozen=True)
-class Finding:
-    pool: DeclaredPool
-    actual_hours: int | None = None
-    status: str = ""
-    problem: str = ""
-
-    @property
-    def outcome(self) -> int:
-        if self.problem:
-            return UNREADABLE
-        return IN_SYNC if self.actual_hours == self.pool.hours else DRIFTED
 
 
 def stacks(assembly: Path) -> list[DeclaredStack]:
@@ -278,123 +240,8 @@ def _declared(stack_name: str, properties: dict[str, Any], stack: DeclaredStack)
     return pool if declared_hours is not None else replace(pool, unreadable=DEPLOY_TIME)
 
 
-def check(pools: list[DeclaredPool], client_for: Any) -> list[Finding]:
-    core = _handler_core()
-    findings = []
-    for pool in pools:
-        if pool.unreadable:
-            findings.append(Finding(pool, problem=pool.unreadable))
-            continue
-        try:
-            reader = core.pool_api.PoolApi(
-                client_for(pool.region), core.calls.Caller(core.calls.Deadline(60))
-            )
-            configuration = reader.describe(pool.identifier)
-        except (core.errors.PoolNotFound, core.errors.AccessDenied) as error:
-            findings.append(Finding(pool, problem=_with_account(str(error), pool)))
-            continue
-        except core.errors.RetentionError as error:
-            findings.append(Finding(pool, problem=str(error)))
-            continue
-        status = str(configuration.get("PoolStatus", ""))
-        hours = configuration.get("StreamConfiguration", {}).get("DataRetentionInHours")
-        if hours is None:  # optional in the API's output shape
-            findings.append(Finding(pool, status=status, problem="the pool reports no retention"))
-            continue
-        findings.append(Finding(pool, actual_hours=int(hours), status=status))
-    return findings
-
-
-def _with_account(problem: str, pool: DeclaredPool) -> str:
-    """A pool not found or not allowed is often read with another account's credentials (a pipeline's
-    stages each deploy to their own); the caller's account is unknown here without a call to STS."""
-    if pool.account is None:
-        return problem
-    return f"{problem} Declared in account {pool.account}: read it with that account's credentials."
-
-
-def _handler_core() -> SimpleNamespace:
-    """The handler's core, imported as the Lambda runtime imports it: its modules are top-level there and
-    import each other so. Appended to the path, so it shadows nothing of the caller's."""
-    folder = str(resources.files(HANDLER_PACKAGE))
-    if folder not in sys.path:
-        sys.path.append(folder)
-    import calls
-    import errors
-    import pool_api
-
-    return SimpleNamespace(calls=calls, errors=errors, pool_api=pool_api)
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise AssemblyError(f"{path} is not JSON: {error}") from None
-
-
-def table(findings: list[Finding]) -> str:
-    rows = [("STACK", "POOL", "DECLARED H", "ACTUAL H", "STATUS", "RESULT")]
-    for finding in findings:
-        result = {IN_SYNC: "in sync", DRIFTED: "DRIFTED"}.get(
-            finding.outcome, f"UNREADABLE: {finding.problem}"
-        )
-        rows.append(
-            (
-                finding.pool.stack,
-                finding.pool.identifier,
-                "?" if finding.pool.hours is None else str(finding.pool.hours),
-                "-" if finding.actual_hours is None else str(finding.actual_hours),
-                finding.status or "-",
-                result,
-            )
-        )
-    widths = [max(len(row[column]) for row in rows) for column in range(5)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + "  " + row[5]
-        for row in rows
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m kvs_pool_retention", description="Keep KVS pool retention as declared."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    drift = commands.add_parser("drift", help="compare deployed pools with a synthesized cloud assembly")
-    drift.add_argument("--app", required=True, type=Path, help="the cloud assembly folder (cdk.out)")
-    drift.add_argument(
-        "--stack", help="only this stack: its path (Stage/Stack), artifact id or CloudFormation stack name"
-    )
-    arguments = parser.parse_args(argv)
-
-    try:
-        chosen = select(stacks(arguments.app), arguments.stack)
-        pools = declared_pools(chosen)
-    except UnknownStack as error:
-        print(error, file=sys.stderr)
-        return UNREADABLE
-    except (OSError, ValueError, LookupError) as error:
-        print(f"Cannot read the cloud assembly {arguments.app}: {error}", file=sys.stderr)
-        return UNREADABLE
-    if not pools:
-        count = f"{len(chosen)} stack{'' if len(chosen) == 1 else 's'}"
-        print(f"No {RESOURCE_TYPE} resources in {count} of {arguments.app}: nothing to check.")
-        return IN_SYNC
-    try:
-        import boto3
-    except ImportError:
-        print("The drift check needs boto3: pip install boto3", file=sys.stderr)
-        return UNREADABLE
-    clients: dict[str | None, Any] = {}
-
-    def client_for(region: str | None) -> Any:
-        if region not in clients:
-            clients[region] = boto3.client("chime-sdk-media-pipelines", region_name=region)
-        return clients[region]
-
-    findings = check(pools, client_for)
-    print(table(findings))
-    outcomes = {finding.outcome for finding in findings}
-    # A drift found is a definite answer; an unreadable pool only makes the answer incomplete.
-    return DRIFTED if DRIFTED in outcomes else UNREADABLE if UNREADABLE in outcomes else IN_SYNC
