@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: setup setup-parts synth test test-long unit contract stack packaging lint pytest bench snapshot integ-deploy clean
+.PHONY: setup setup-parts synth dist test test-long unit contract stack packaging lint pytest bench snapshot integ-deploy clean
 
 # On CI's 2 cores, what does not depend on each other runs at once (a sub-make with --jobs): the two
 # virtualenvs and npm ci, then lint beside the tests (mypy computes while the tests wait on their stand-ins'
@@ -46,6 +46,12 @@ node_modules/.installed: package.json package-lock.json
 
 synth: setup
 	cdk synth --quiet
+
+# The sdist and the wheel, to install into a CDK app's environment until a package index carries them
+# (README, Install): built offline with the virtualenv's pinned setuptools, no build isolation.
+dist: $(VENV)/.installed
+	rm -rf dist
+	$(PY) -m build --sdist --wheel --no-isolation --outdir dist .
 
 lint: $(VENV)/.installed
 	ruff check .

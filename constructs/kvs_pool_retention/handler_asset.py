@@ -34,7 +34,10 @@ def _package_folder(package: str) -> Path:
     """Where an installed package lives, found without importing it (crhelper would import boto3)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"{package} is missing: `pip install cdk-kvs-pool-retention` installs it")
+        raise ModuleNotFoundError(
+            f"{package} is missing: install this library from its repository, with its dependencies "
+            "(`pip install <path to the repository>`, or the wheel `make dist` builds there: README, Install)"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
