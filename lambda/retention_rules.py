@@ -137,3 +137,30 @@ def parse_stack_key(value: str) -> str:
     if not _STACK_KEY.fullmatch(text):
         raise ValueError(f"must be 16 lower-case hex characters (set by the construct); got {text[:40]!r}")
     return text
+
+# --- The retention guard (lambda/guard.py; the construct's guard.py) ---------------------------------------
+
+# What the service sends after a pool changes (Amazon Chime SDK developer guide, "Kinesis Video Streams pool
+# events"): on the default bus of the pool's region, the pool's ARN in `detail.poolArn`, no retention.
+POOL_EVENT_SOURCE = "aws.chime"
+POOL_EVENT_DETAIL_TYPE = "Chime Media Pipeline Kinesis Video Pool State Change"
+POOL_UPDATED = "chime:MediaPipelineKinesisVideoStreamPoolUpdated"
+POOL_DELETED = "chime:MediaPipelineKinesisVideoStreamPoolDeleted"
+POOL_EVENT_TYPES = (POOL_UPDATED, POOL_DELETED)
+# The drift gauge, in embedded metric format: 0 or 1, by [Stack] and by [Stack, Pool] (the pool's ARN).
+GUARD_NAMESPACE = "KvsPoolRetention"
+GUARD_METRIC = "RetentionDrift"
+GUARD_STACK_DIMENSION = "Stack"
+GUARD_POOL_DIMENSION = "Pool"
+# What the guard may do: read a pool and its record; update it only when enforcing; list its own stack's
+# retention resources (the sweep) and read its own stack's status.
+GUARD_POOL_READS = (GET_POOL, LIST_TAGS)
+LIST_STACK_RESOURCES = "cloudformation:ListStackResources"
+# The guard function's environment, written by the construct.
+GUARD_STACK_KEY_ENV = "GUARD_STACK_KEY"
+GUARD_STACK_ID_ENV = "GUARD_STACK_ID"
+GUARD_STACK_NAME_ENV = "GUARD_STACK_NAME"
+GUARD_ENFORCE_ENV = "GUARD_ENFORCE"
+GUARD_ALLOW_LOWERING_ENV = "GUARD_ALLOW_LOWERING"
+# The retention resources' type (resource_type.py), which the sweep looks for among its stack's resources.
+GUARD_RESOURCE_TYPE_ENV = "GUARD_RESOURCE_TYPE"
