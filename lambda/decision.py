@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from declarations import Declaration, Resource
-from retention_rules import MAX_DECLARING_STACKS, MIN_RETENTION_HOURS
+from retention_rules import DECLARATION_TAG_PREFIX, MAX_DECLARING_STACKS, MIN_RETENTION_HOURS
 
 
 class Liveness(Enum):
@@ -110,7 +110,7 @@ def _conflict(pool: str, this: Declaration, known: Known) -> str:
             f"Pool {pool} may still be declared at {other.hours} h by {describe(other)}, whose existence "
             f"could not be checked ({known.why}); this resource declares {this.hours} h. Make sure that "
             "declaration is gone or declares the same retention (or remove its "
-            "kvs-pool-retention:declaration-* tag from the pool), then deploy again."
+            f"{DECLARATION_TAG_PREFIX}* tag from the pool), then deploy again."
         )
     return (
         f"Pool {pool} is declared at {other.hours} h by {describe(other)}; this resource declares "

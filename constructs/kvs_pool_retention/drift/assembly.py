@@ -9,7 +9,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kvs_pool_retention.handler.retention_rules import parse_pool_identifier
+from kvs_pool_retention.handler.retention_rules import (
+    DATA_RETENTION_IN_HOURS,
+    POOL_IDENTIFIER,
+    parse_pool_identifier,
+)
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
@@ -223,8 +227,8 @@ def _nested_template(stack: DeclaredStack, resource: dict[str, Any]) -> Path | N
 
 
 def _declared(stack_name: str, properties: dict[str, Any], stack: DeclaredStack) -> DeclaredPool:
-    identifier = properties.get("PoolIdentifier")
-    hours = properties.get("DataRetentionInHours")
+    identifier = properties.get(POOL_IDENTIFIER)
+    hours = properties.get(DATA_RETENTION_IN_HOURS)
     declared_hours = int(hours) if isinstance(hours, int | str) and str(hours).isdigit() else None
     if not isinstance(identifier, str):
         return DeclaredPool(stack_name, json.dumps(identifier), declared_hours, None, unreadable=DEPLOY_TIME)
