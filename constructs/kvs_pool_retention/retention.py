@@ -29,7 +29,10 @@ from kvs_pool_retention.provider import SERVICE_TIMEOUT, RetentionProvider
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_ec2 as ec2
+
+    from kvs_pool_retention.guard import RetentionGuard
 
 
 class KinesisVideoStreamPoolRetention(Construct):
@@ -111,6 +114,30 @@ class KinesisVideoStreamPoolRetention(Construct):
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
         options = HandlerOptions.given(vpc, vpc_subnets, security_groups, log_group) or HandlerOptions()
         return RetentionProvider.of(stack, options, scope).function
+
+    @staticmethod
+    def configure_guard(
+        scope: Construct,
+        *,
+        enforce: bool = False,
+        alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
+        sweep: Duration | None = None,
+        allow_lowering: bool = False,
+    ) -> RetentionGuard:
+        """Watch the retention of `scope`'s stack's declared pools (docs/guard.md): the service's pool
+        events and a sweep every `sweep` (24 hours by default) check each pool against its declaration; a
+        pool that differs is logged at WARNING and raises the stack's alarm (its name is a stack output),
+        which triggers `alarm_actions`. With `enforce` a pool below its declaration is raised back (above
+        it, lowered too only with `allow_lowering`). One guard per stack: a second call must pass the same
+        options.
+
+        Returns the guard (its `function`, `alarm`, `role`, `dead_letters`).
+        """
+        from kvs_pool_retention.guard import GuardOptions, RetentionGuard, check_sweep
+
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        options = GuardOptions(enforce, allow_lowering, tuple(alarm_actions), check_sweep(sweep))
+        return RetentionGuard.of(stack, options)
 
     @property
     def function(self) -> lambda_.IFunction:
