@@ -8,9 +8,9 @@ import sys
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import pipelines
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
+from tests.pipeline_app import STAGES, pipeline_app
 from tests.standins.pool_api import ACCESS_KEY, SECRET_KEY
 
 pytestmark = pytest.mark.integration
@@ -225,9 +225,6 @@ def test_an_unknown_stack_exits_2_naming_the_stacks_there_are(pool_api, staged_a
 
 # CDK Pipelines: the stages deploy to their own accounts and regions.
 
-PIPELINE_STAGES = {"Staging": ("222222222222", "eu-west-2"), "Prod": ("333333333333", "us-west-2")}
-CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/0f3c2a1b-0000-4000-8000-000000000001"
-
 
 class AudioRetention(cdk.Stage):
     """A stage's stack keeping its own pool (`staging-audio`, `prod-audio`) at 30 days."""
@@ -244,34 +241,15 @@ class NoPools(cdk.Stage):
         cdk.CfnWaitConditionHandle(cdk.Stack(self, "Website"), "Placeholder")
 
 
-def _pipeline_app(outdir, stages: dict[str, type[cdk.Stage]]) -> None:
-    app = cdk.App(outdir=str(outdir))
-    delivery = cdk.Stack(app, "Delivery", env=cdk.Environment(account="111111111111", region="us-east-1"))
-    pipeline = pipelines.CodePipeline(
-        delivery,
-        "Pipeline",
-        synth=pipelines.ShellStep(
-            "Synth",
-            input=pipelines.CodePipelineSource.connection("example/kvs", "main", connection_arn=CONNECTION),
-            commands=["make synth"],
-        ),
-        cross_account_keys=True,
-    )
-    for name, stage in stages.items():
-        account, region = PIPELINE_STAGES[name]
-        pipeline.add_stage(stage(app, name, env=cdk.Environment(account=account, region=region)))
-    app.synth()
-
-
 @pytest.fixture(scope="module")
 def pipeline_assembly(tmp_path_factory):
     outdir = tmp_path_factory.mktemp("drift-pipeline.out")
-    _pipeline_app(outdir, {"Staging": AudioRetention, "Prod": AudioRetention})
+    pipeline_app(outdir, {"Staging": AudioRetention, "Prod": AudioRetention})
     return outdir
 
 
 def test_a_pipelines_stages_are_read_each_in_its_region(pool_api, pipeline_assembly):
-    for name, (_, region) in PIPELINE_STAGES.items():
+    for name, (_, region) in STAGES.items():
         pool_api.add_pool(f"{name.lower()}-audio", region=region, retention=720)
 
     result = drift(pool_api, "--app", str(pipeline_assembly))
@@ -295,7 +273,7 @@ def test_a_pipelines_stage_drifted_exits_3(pool_api, pipeline_assembly):
 
 
 def test_a_pipeline_whose_stages_declare_no_pools_has_nothing_to_check(pool_api, tmp_path):
-    _pipeline_app(tmp_path / "cdk.out", {"Staging": NoPools})
+    pipeline_app(tmp_path / "cdk.out", {"Staging": NoPools})
 
     result = drift(pool_api, "--app", str(tmp_path / "cdk.out"))
 

@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -48,7 +48,7 @@ from tests.standins.lambda_service import (
 )
 from tests.standins.pool_api import ACCOUNT, PoolApi, signature_problem, signed_by
 from tests.standins.response_endpoint import ResponseEndpoint
-from tests.standins.serving import StandInHandler, serving
+from tests.standins.serving import StandInHandler, local_server, serving
 
 DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600
 MAX_RESPONSE_BYTES = 4096
@@ -1715,8 +1715,7 @@ def serve_cloudformation(
         region=region,
         response_wait_cap=response_wait_cap,
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(cfn))
-    cfn.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server, cfn.url = local_server(_handler_class(cfn))
     lambda_service.endpoints = {
         "AWS_ENDPOINT_URL_CHIME_SDK_MEDIA_PIPELINES": pool_api.url,
         "AWS_ENDPOINT_URL_CLOUDFORMATION": cfn.url,

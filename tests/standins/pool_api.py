@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote
 
@@ -32,7 +32,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.standins.serving import StandInHandler, serving
+from tests.standins.serving import StandInHandler, local_server, serving
 
 ACCESS_KEY = "AKIDLOCALSTANDIN"
 SECRET_KEY = "local-stand-in-secret"
@@ -412,7 +412,6 @@ def _handler_class(api: PoolApi) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve_pool_api() -> Iterator[PoolApi]:
     api = PoolApi()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(api))
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server, api.url = local_server(_handler_class(api))
     with serving(server):
         yield api

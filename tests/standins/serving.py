@@ -25,6 +25,12 @@ class StandInHandler(BaseHTTPRequestHandler):
         pass
 
 
+def local_server(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """A server on a free port of the loopback interface, and its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 @contextmanager
 def serving(server: ThreadingHTTPServer) -> Iterator[None]:
     # A short poll interval: shutdown() waits for the serving loop to notice, 0.5 s by default.

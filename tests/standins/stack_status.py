@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from tests.standins.serving import StandInHandler, serving
+from tests.standins.serving import StandInHandler, local_server, serving
 
 
 @dataclass
@@ -87,7 +87,6 @@ def _handler_class(stand_in: StackStatus) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve_stack_status() -> Iterator[StackStatus]:
     stand_in = StackStatus()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(stand_in))
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server, stand_in.url = local_server(_handler_class(stand_in))
     with serving(server):
         yield stand_in

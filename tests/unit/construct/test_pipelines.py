@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import pipelines
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-
-STAGES = {"Staging": ("222222222222", "eu-west-2"), "Prod": ("333333333333", "us-west-2")}
-CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/0f3c2a1b-0000-4000-8000-000000000001"
+from tests.pipeline_app import STAGES, pipeline_app
 
 
 class MeetingAudioRetention(cdk.Stage):
@@ -23,24 +20,7 @@ class MeetingAudioRetention(cdk.Stage):
 
 
 def test_each_stage_grants_exactly_its_own_accounts_and_regions_pool(tmp_path):
-    app = cdk.App(outdir=str(tmp_path))
-    delivery = cdk.Stack(app, "Delivery", env=cdk.Environment(account="111111111111", region="us-east-1"))
-    pipeline = pipelines.CodePipeline(
-        delivery,
-        "Pipeline",
-        synth=pipelines.ShellStep(
-            "Synth",
-            input=pipelines.CodePipelineSource.connection("example/kvs", "main", connection_arn=CONNECTION),
-            commands=["make synth"],
-        ),
-        cross_account_keys=True,  # stages in other accounts than the pipeline's
-    )
-    stages = {}
-    for name, (account, region) in STAGES.items():
-        stages[name] = MeetingAudioRetention(app, name, env=cdk.Environment(account=account, region=region))
-        pipeline.add_stage(stages[name])
-
-    app.synth()
+    stages = pipeline_app(tmp_path, dict.fromkeys(STAGES, MeetingAudioRetention))
 
     for name, (account, region) in STAGES.items():
         (stack,) = stages[name].synth().stacks
