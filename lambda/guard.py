@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from calls import CLIENT_CONFIG, CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, Caller, Deadline
 from errors import RetentionError
-from guarding import Finding, GuardSettings, OwnStack, check_pool, report
+from guarding import Finding, GuardSettings, OwnStack, SweepPacing, check_pool, report
 from pool_api import PoolApi
 from retention_rules import (
     GUARD_ALLOW_LOWERING_ENV,
@@ -61,8 +61,10 @@ MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS + 2
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = settings_from(os.environ)
     deadline = Deadline(context.get_remaining_time_in_millis() / 1000 - MARGIN_SECONDS)
+    pool = pool_of(event)
     # Grants never change under a running guard: a denial is final at once (another stack's pool).
-    caller = Caller(deadline, retry_denials=False)
+    pacing = None if pool is not None else SweepPacing(clock=deadline.clock)
+    caller = Caller(deadline, pacing, retry_denials=False)
     own = OwnStack(
         stack_client_for(_region_of(settings.stack_id)), caller, settings.stack_id, settings.resource_type
     )
@@ -70,7 +72,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if status is None or status.endswith("_IN_PROGRESS"):
         logger.info("stack %s is %s: the guard does nothing now", settings.stack_name, status or "unreadable")
         return {"skipped": status or "unreadable"}
-    pool = pool_of(event)
     if pool is not None:
         return on_event(pool, str(event["detail"]["eventType"]), settings, caller, own)
     return sweep(settings, caller, own)

@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from calls import Caller
 from declarations import DamagedRecord, read_record
 from errors import AccessDenied, PoolFailed, PoolNotFound, RetentionError
+from pacing import Pacing
 from pool_api import PoolApi, retention_of
 from retention_rules import parse_pool_identifier
 from settling import set_retention, wait_until_settled
@@ -31,6 +32,27 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
 logger = logging.getLogger(__name__)
+
+# The sweep is a backstop, not in a hurry: at most this many requests a second of its own, under the rate
+# the pool API's answers teach (pacing.py), so that it leaves most of a low account rate to deployments.
+SWEEP_REQUESTS_PER_SECOND = 2.0
+
+
+@dataclass
+class SweepPacing(Pacing):
+    """The invocation's pacing, with a floor under the gap between two requests' starts."""
+
+    floor: float = 1 / SWEEP_REQUESTS_PER_SECOND
+    _started_at: float | None = None
+
+    def wait(self) -> float:
+        if self._started_at is None:
+            return super().wait()
+        return max(super().wait(), self._started_at + self.floor - self.clock())
+
+    def started(self) -> None:
+        super().started()
+        self._started_at = self.clock()
 
 
 @dataclass(frozen=True)
