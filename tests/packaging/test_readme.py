@@ -76,6 +76,7 @@ def test_every_shell_command_runs_as_written(installed_python: Path, tmp_path: P
             "pip install": lambda command: install_from_this_clone(command, dist, tmp_path / "site"),
             "make test": lambda command: is_what_ci_runs(command),
             "make synth": lambda command: succeeds(command),
+            "make dist": lambda command: succeeds(command),
             "npx cdk synth": lambda command: succeeds(command),
             "python -m kvs_pool_retention drift": lambda command: drift_in_sync(command, pool_api),
         }
@@ -91,7 +92,8 @@ def succeeds(command: str) -> None:
 
 
 def install_from_this_clone(command: str, dist: Path, target: Path) -> None:
-    """The package is not on PyPI from here: pip resolves it to the wheel this clone builds."""
+    """Installed as written (the wheel `make dist` built, before it), without the network: its dependencies
+    are the pinned ones already installed."""
     result = shell(
         command.replace("pip", f"{sys.executable} -m pip", 1),
         PIP_NO_INDEX="1",
