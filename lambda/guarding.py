@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+UNREADABLE = (
+    "deleted outside CloudFormation, or its kvs-pool-retention record no longer names this stack (the guard "
+    "may read only pools whose record does); the guard recreates nothing"
+)
+
 # The sweep is a backstop, not in a hurry: at most this many requests a second of its own, under the rate
 # the pool API's answers teach (pacing.py), so that it leaves most of a low account rate to deployments.
 SWEEP_REQUESTS_PER_SECOND = 2.0
@@ -112,8 +117,12 @@ def check_pool(api: PoolApi, arn: str, settings: GuardSettings, *, known_ours: b
     except PoolNotFound:
         return _deleted(arn) if known_ours else Finding(arn)
     except AccessDenied:
-        # The role reads only pools whose anchor names this stack: another stack's pool (the rule is not
-        # filtered by ARN when the list is too long for a pattern).
+        # The role reads only pools whose anchor names this stack, so a denial is another stack's pool (the
+        # rule is not filtered by ARN when the list is too long for a pattern) - unless this stack's own
+        # resource names it: then it is gone (IAM cannot find the tag of a deleted pool) or its record was
+        # removed out of band, and either is reported.
+        if known_ours:
+            return Finding(arn, deleted=True, problem=UNREADABLE)
         logger.info("pool %s: not declared by this stack (its record does not name it)", arn)
         return Finding(arn)
     try:
@@ -159,7 +168,14 @@ def report(finding: Finding, settings: GuardSettings) -> None:
     """The WARNING line of a pool that is not at its declaration: the pool, both values and the stack."""
     if not finding.drift:
         return
-    if finding.deleted:
+    if finding.deleted and finding.problem:
+        logger.warning(
+            "retention guard: pool %s, declared by stack %s, cannot be read: %s",
+            finding.pool,
+            settings.stack_name,
+            finding.problem,
+        )
+    elif finding.deleted:
         logger.warning(
             "retention guard: pool %s, declared by stack %s, was deleted outside CloudFormation; "
             "the guard does not recreate it",
