@@ -287,7 +287,7 @@ class RetentionGuard(Construct):
         self.pool_events.add_event_pattern(**pool_event_pattern(stack, arns))
         if elsewhere:
             Annotations.of(self).add_warning_v2(
-                "kvs-pool-retention:guard-other-region",
+                "KvsPoolRetentionGuardOtherRegion",
                 "The guard's rule sees the pool events of its own region only: the pools declared by ARN "
                 f"outside the stack's region ({', '.join(sorted(elsewhere))}) are checked by the sweep "
                 "alone.",
