@@ -20,7 +20,7 @@ Decisions, each written where it is made (docs/guard.md has them for users):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jsii
 from aws_cdk import (
@@ -65,6 +65,7 @@ from kvs_pool_retention.handler.retention_rules import (
     pool_arn,
 )
 from kvs_pool_retention.handler_asset import handler_asset_path
+from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc
 from kvs_pool_retention.provider import _stack_key
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
@@ -84,9 +85,12 @@ class GuardOptions:
     allow_lowering: bool
     alarm_actions: tuple[cloudwatch.IAlarmAction, ...]
     sweep_minutes: float
+    # Where the function runs and logs, as configure_handler takes them for the handler (an organisation
+    # that requires Lambda in a VPC and KMS-encrypted logs requires them of the guard too).
+    placement: HandlerOptions = field(default_factory=HandlerOptions)
 
-    def differing(self, other: GuardOptions) -> list[str]:
-        named = {
+    def differing(self, other: GuardOptions, stack: Stack) -> list[str]:
+        named: dict[str, tuple[object, object]] = {
             "enforce": (self.enforce, other.enforce),
             "allow_lowering": (self.allow_lowering, other.allow_lowering),
             "alarm_actions": (
@@ -95,7 +99,10 @@ class GuardOptions:
             ),
             "sweep": (self.sweep_minutes, other.sweep_minutes),
         }
-        return [name for name, (mine, theirs) in named.items() if mine != theirs]
+        differing = [name for name, (mine, theirs) in named.items() if mine != theirs]
+        if not self.placement.same_as(other.placement, stack):
+            differing.append(f"placement ({self.placement.names()})")
+        return differing
 
 
 def check_sweep(sweep: Duration | None) -> float:
@@ -123,7 +130,7 @@ class RetentionGuard(Construct):
         if existing is None:
             return cls(stack, options)
         assert isinstance(existing, RetentionGuard)
-        differing = options.differing(existing.options)
+        differing = options.differing(existing.options, stack)
         if differing:
             raise ValueError(
                 f"The retention guard of stack {stack.node.path} is already configured with other "
@@ -137,13 +144,19 @@ class RetentionGuard(Construct):
         self.options = options
         env_known = not (Token.is_unresolved(stack.account) or Token.is_unresolved(stack.region))
         self.stack_key = _stack_key(stack, env_known)
-        self.log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR)
+        placement = options.placement
+        self.log_group = placement.log_group or logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR
+        )
         self.dead_letters = sqs.Queue(
             self,
             "DeadLetters",
             enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             retention_period=Duration.days(14),
+            # A dead-letter queue: a redrive allow policy is how Control Tower's CT.SQS.PR.1 tells one from a
+            # queue lacking its own (allowAll or byQueue; SQS's default, allowAll, written out).
+            redrive_allow_policy=sqs.RedriveAllowPolicy(redrive_permission=sqs.RedrivePermission.ALLOW_ALL),
         )
         guard_review.acknowledge(
             self.dead_letters.node.default_child, "AwsSolutions-SQS3", guard_review.DEAD_LETTER_REASON
@@ -161,9 +174,13 @@ class RetentionGuard(Construct):
             )
         )
         self.policy = self._pool_policy(stack)
+        security_groups = attach_to_vpc(self, self.role, placement) if placement.vpc is not None else None
         self.function = lambda_.Function(
             self,
             "Function",
+            vpc=placement.vpc,
+            vpc_subnets=placement.vpc_subnets,
+            security_groups=security_groups,
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="guard.handler",
             code=lambda_.Code.from_asset(handler_asset_path()),  # the handler's asset: one asset

@@ -123,20 +123,26 @@ class KinesisVideoStreamPoolRetention(Construct):
         alarm_actions: Sequence[cloudwatch.IAlarmAction] = (),
         sweep: Duration | None = None,
         allow_lowering: bool = False,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        log_group: logs.ILogGroup | None = None,
     ) -> RetentionGuard:
         """Watch the retention of `scope`'s stack's declared pools (docs/guard.md): the service's pool
         events and a sweep every `sweep` (24 hours by default) check each pool against its declaration; a
         pool that differs is logged at WARNING and raises the stack's alarm (its name is a stack output),
         which triggers `alarm_actions`. With `enforce` a pool below its declaration is raised back (above
         it, lowered too only with `allow_lowering`). One guard per stack: a second call must pass the same
-        options.
+        options. `vpc` (with `vpc_subnets`, `security_groups`) and `log_group` place the guard's function
+        as configure_handler places the handler.
 
         Returns the guard (its `function`, `alarm`, `role`, `dead_letters`).
         """
         from kvs_pool_retention.guard import GuardOptions, RetentionGuard, check_sweep
 
         stack = scope if isinstance(scope, Stack) else Stack.of(scope)
-        options = GuardOptions(enforce, allow_lowering, tuple(alarm_actions), check_sweep(sweep))
+        placement = HandlerOptions.given(vpc, vpc_subnets, security_groups, log_group) or HandlerOptions()
+        options = GuardOptions(enforce, allow_lowering, tuple(alarm_actions), check_sweep(sweep), placement)
         return RetentionGuard.of(stack, options)
 
     @property

@@ -4,6 +4,7 @@ holds with cdk-nag and cfn-lint and at 1, 100 and 400 pools."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -353,3 +354,48 @@ def test_cdk_nag_and_cfn_lint_report_nothing_with_the_guard_on(tmp_path):
         check=False,
     )
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def control_tower_findings(outdir: Path, *, hardened: bool) -> set[tuple[str, str]]:
+    """Control Tower's proactive controls and cdk-nag on a stack with the guard, placed as an organisation
+    that requires a VPC and encrypted logs places it (hardened) or by default."""
+    from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+    from tests.unit.construct.test_guardrails import hardening, plugin_findings
+
+    app = cdk.App(outdir=str(outdir))
+    cdk.Validations.of(app).add_plugins(CfnGuardValidator(), AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "Guarded", env=cdk.Environment(account=ACCOUNT, region="eu-west-2"))
+    options = hardening(stack) if hardened else {}
+    KinesisVideoStreamPoolRetention(
+        stack, "Pool", pool_identifier="meeting-audio", data_retention=cdk.Duration.hours(48), **options
+    )
+    pager = sns.Topic(stack, "Pager", enforce_ssl=True)
+    KinesisVideoStreamPoolRetention.configure_guard(
+        stack, alarm_actions=[actions.SnsAction(pager)] if hardened else [], **options
+    )
+    with contextlib.suppress(RuntimeError):  # jsii's form of ValidationFailed: the findings are reported
+        app.synth()
+    return {(control, path) for control, path in plugin_findings(outdir) if "KvsPoolRetentionGuard" in path}
+
+
+def test_a_guard_placed_as_the_handler_passes_control_tower_controls_and_cdk_nag(tmp_path):
+    assert control_tower_findings(tmp_path, hardened=True) == set()
+
+
+def test_a_default_guard_fails_only_the_controls_its_options_clear(tmp_path):
+    assert control_tower_findings(tmp_path, hardened=False) == {
+        ("CT.CLOUDWATCH.PR.1", "Guarded/KvsPoolRetentionGuard/DriftAlarm/Resource"),
+        ("CT.CLOUDWATCH.PR.3", "Guarded/KvsPoolRetentionGuard/Logs/Resource"),
+        ("CT.LAMBDA.PR.3", "Guarded/KvsPoolRetentionGuard/Function/Resource"),
+    }
+
+
+def test_a_second_call_placing_the_guard_elsewhere_is_an_error():
+    from aws_cdk import aws_logs as logs
+
+    stack = cdk.Stack(cdk.App(), "Placed")
+    KinesisVideoStreamPoolRetention.configure_guard(stack)
+
+    with pytest.raises(ValueError, match=r"other placement \(log_group\)"):
+        KinesisVideoStreamPoolRetention.configure_guard(stack, log_group=logs.LogGroup(stack, "Mine"))
