@@ -46,6 +46,8 @@ def test_the_installed_wheel_synthesizes_an_asset_of_handler_and_crhelper_only(i
         "declarations.py",
         "declaring.py",
         "errors.py",
+        "guard.py",
+        "guarding.py",
         "index.py",
         "pacing.py",
         "pool_api.py",
