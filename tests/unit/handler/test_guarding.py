@@ -314,3 +314,25 @@ def test_the_sweep_over_200_pools_finishes_within_its_pacing(capsys):
     lines = gauges(capsys.readouterr().out)
     assert len(lines) == 201
     assert lines[-1] == (("Stack",), 1)
+
+
+def test_the_sweep_reads_a_pool_declared_in_another_region_in_its_region(api, monkeypatch, capsys):
+    tags = declared(48, resource=Resource(STACK_ID, "Far"))
+    api.add_pool("compliance-audio", region="eu-west-2", retention=9, tags=tags)
+    far = pool_arn("compliance-audio", "eu-west-2")
+    regions: list[str | None] = []
+
+    def client_for(region: str | None) -> ModelClient:
+        regions.append(region)
+        return ModelClient(api, lambda _: None, region=region or "us-east-1", latency=0)
+
+    monkeypatch.setattr(guard, "client_for", client_for)
+    monkeypatch.setattr(guard, "stack_client_for", lambda region: OwnStackClient([far]))
+    monkeypatch.setattr(guard, "settings_from", lambda environment: SETTINGS)
+
+    outcome = guard.handler({"sweep": True}, LambdaContext(budget_seconds=60))
+
+    assert regions == ["eu-west-2"]
+    assert {call.region for call in api.calls} == {"eu-west-2"}
+    assert outcome["drifted"] == [far]
+    assert gauges(capsys.readouterr().out)[-1] == (("Stack",), 1)
