@@ -138,6 +138,7 @@ def parse_stack_key(value: str) -> str:
         raise ValueError(f"must be 16 lower-case hex characters (set by the construct); got {text[:40]!r}")
     return text
 
+
 # --- The retention guard (lambda/guard.py; the construct's guard.py) ---------------------------------------
 
 # What the service sends after a pool changes (Amazon Chime SDK developer guide, "Kinesis Video Streams pool
