@@ -67,7 +67,8 @@ def test_least_privilege_and_the_resource_budget_hold_at_scale(pools, tmp_path):
     stack = cdk.Stack(app, "Scaled", env=cdk.Environment(account=ACCOUNT, region=REGION))
     build(stack, pools, guard={"enforce": True})
 
-    template = app.synth().get_stack_by_name("Scaled").template  # raises on any cdk-nag finding
+    artifact = app.synth().get_stack_by_name("Scaled")  # raises on any cdk-nag finding
+    template = artifact.template
 
     policy = guard_policy(template)
     document = policy["Properties"]["PolicyDocument"]
@@ -81,6 +82,7 @@ def test_least_privilege_and_the_resource_budget_hold_at_scale(pools, tmp_path):
     }
     assert len(template["Resources"]) <= 500
     assert len(guard_resources(template)) == 13
+    assert not [m for m in artifact.messages if "GrantWidened" in str(m.entry.data)]
 
 
 def test_cdk_nag_and_cfn_lint_report_nothing_with_the_guard_on(tmp_path):
@@ -149,3 +151,16 @@ def test_a_default_guard_fails_only_the_controls_its_options_clear(tmp_path):
         ("CT.CLOUDWATCH.PR.3", "Guarded/KvsPoolRetentionGuard/Logs/Resource"),
         ("CT.LAMBDA.PR.3", "Guarded/KvsPoolRetentionGuard/Function/Resource"),
     }
+
+
+def test_the_edge_where_the_guard_widens_the_handlers_grant_is_said_at_synth():
+    """20-character names: exact grants up to 484 pools without the guard, 472 with its 13 resources."""
+    app = cdk.App(analytics_reporting=True)
+    stack = cdk.Stack(app, "Edge", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    KinesisVideoStreamPoolRetention.configure_guard(stack)  # before the pools: said all the same
+    build(stack, 473)
+
+    messages = [str(m.entry.data) for m in app.synth().get_stack_by_name("Edge").messages]
+
+    (warning,) = [message for message in messages if "GrantWidened" in message]
+    assert "the handler's pool grant is this account's pools in the stack's region" in warning
