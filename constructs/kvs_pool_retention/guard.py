@@ -67,7 +67,7 @@ from kvs_pool_retention.handler.retention_rules import (
 )
 from kvs_pool_retention.handler_asset import handler_asset_path
 from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc
-from kvs_pool_retention.provider import RetentionProvider, _stack_key
+from kvs_pool_retention.provider import _stack_key
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 GUARD_TIMEOUT = Duration.minutes(15)  # a sweep of hundreds of pools, paced, within one invocation
@@ -255,7 +255,7 @@ class RetentionGuard(Construct):
         )
         Aspects.of(self).add(_PatternWhenSynthesized(self, stack))
         # After the handler's grant plan (a default-priority aspect): say when the stack is past its edge.
-        Aspects.of(stack).add(_SayWhenGrantWidened(self, stack), priority=AspectPriority.READONLY)
+        Aspects.of(stack).add(guard_review.SayWhenGrantWidened(self, stack), priority=AspectPriority.READONLY)
 
     def _pool_policy(self, stack: Stack) -> iam.Policy:
         actions = [*GUARD_POOL_READS, *([UPDATE_POOL] if self.options.enforce else [])]
@@ -323,25 +323,3 @@ class _PatternWhenSynthesized:
         if node is self._guard and not self._done:
             self._done = True
             self._guard.plan_pattern(self._stack)
-
-
-@jsii.implements(IAspect)
-class _SayWhenGrantWidened:
-    """The guard's resources count against the stack's 500 (the handler's grant plan counts them): near that
-    edge the handler's exact pool grants give way to this account's pools in the region. Said at synth, so
-    that turning the guard on does not move the grant unseen (cdk diff shows the policy change)."""
-
-    def __init__(self, guard: RetentionGuard, stack: Stack) -> None:
-        self._guard, self._stack, self._done = guard, stack, False
-
-    def visit(self, node: IConstruct) -> None:
-        if self._done or node.node.id != RetentionProvider.ID or node.node.scope is not self._stack:
-            return
-        self._done = True
-        why = getattr(getattr(node, "pool_policy", None), "widen_because", None)
-        if why:
-            Annotations.of(self._guard).add_warning_v2(
-                "KvsPoolRetentionGuardGrantWidened",
-                f"With the guard's resources in this stack, the handler's pool grant is this account's pools "
-                f"in the stack's region, not each declared pool's ARN, because {why}.",
-            )

@@ -3,9 +3,12 @@ with their reasons (review.py says the same of the handler)."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+import jsii
+from aws_cdk import Acknowledgment, Annotations, IAspect, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IConstruct
+
+from kvs_pool_retention.provider import RetentionProvider
 
 ROLE_DESCRIPTION = "kvs-pool-retention guard: reads this stack's declared KVS pools only"
 FUNCTION_DESCRIPTION = "kvs-pool-retention guard: alarms when a declared pool's retention changes"
@@ -43,3 +46,25 @@ def explain_to_checkov(function: lambda_.Function) -> None:
             ]
         },
     )
+
+
+@jsii.implements(IAspect)
+class SayWhenGrantWidened:
+    """The guard's resources count against the stack's 500 (the handler's grant plan counts them): near that
+    edge the handler's exact pool grants give way to this account's pools in the region. Said at synth, so
+    that turning the guard on does not move the grant unseen (cdk diff shows the policy change)."""
+
+    def __init__(self, guard: Construct, stack: Stack) -> None:
+        self._guard, self._stack, self._done = guard, stack, False
+
+    def visit(self, node: IConstruct) -> None:
+        if self._done or node.node.id != RetentionProvider.ID or node.node.scope is not self._stack:
+            return
+        self._done = True
+        why = getattr(getattr(node, "pool_policy", None), "widen_because", None)
+        if why:
+            Annotations.of(self._guard).add_warning_v2(
+                "KvsPoolRetentionGuardGrantWidened",
+                f"With the guard's resources in this stack, the handler's pool grant is this account's pools "
+                f"in the stack's region, not each declared pool's ARN, because {why}.",
+            )
