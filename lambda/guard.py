@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from calls import CLIENT_CONFIG, CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, Caller, Deadline
 from errors import RetentionError
 from guarding import Finding, GuardSettings, OwnStack, SweepPacing, check_pool, report
@@ -121,29 +122,35 @@ def on_event(
 
 def sweep(settings: GuardSettings, caller: Caller, own: OwnStack) -> dict[str, Any]:
     findings: list[Finding] = []
-    complete = True
+    unread: list[str] = []
     try:
         for pool in own.declared_pools():
-            finding = check_pool(
-                PoolApi(client_for(_region_of(pool)), caller), pool, settings, known_ours=True
-            )
+            try:
+                finding = check_pool(
+                    PoolApi(client_for(_region_of(pool)), caller), pool, settings, known_ours=True
+                )
+            except RetentionError as error:  # throttled past the deadline, say: the others still count
+                logger.warning("retention guard: pool %s not checked: %s", pool, error)
+                unread.append(pool)
+                continue
             if finding.ours:
                 report(finding, settings)
                 publish(settings, pool=finding.pool, value=finding.drift)
                 findings.append(finding)
-    except RetentionError as error:  # out of time, or CloudFormation kept failing: what was read counts
+    except (RetentionError, ClientError, BotoCoreError) as error:  # the stack's resources, unlisted
         logger.warning("retention guard: sweep of stack %s incomplete: %s", settings.stack_name, error)
-        complete = False
+        unread.append(settings.stack_id)
     drift = max((finding.drift for finding in findings), default=0)
-    if drift or complete:
+    # A 0 says every pool is in sync: only when every pool was read.
+    if drift or not unread:
         publish(settings, pool=None, value=drift)
-    return {**_summary(findings), "complete": complete}
+    return {**_summary(findings), "complete": not unread}
 
 
 def _declares(own: OwnStack, pool: str) -> bool:
     try:
         return pool in set(own.declared_pools())
-    except RetentionError as error:
+    except (RetentionError, ClientError, BotoCoreError) as error:
         logger.warning("could not list the resources of stack %s: %s", own.stack_id, error)
         return False
 
