@@ -67,7 +67,7 @@ from kvs_pool_retention.handler.retention_rules import (
 )
 from kvs_pool_retention.handler_asset import handler_asset_path
 from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc
-from kvs_pool_retention.provider import _stack_key
+from kvs_pool_retention.provider import stack_key_of
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 GUARD_TIMEOUT = Duration.minutes(15)  # a sweep of hundreds of pools, paced, within one invocation
@@ -144,7 +144,7 @@ class RetentionGuard(Construct):
         super().__init__(stack, self.ID)
         self.options = options
         env_known = not (Token.is_unresolved(stack.account) or Token.is_unresolved(stack.region))
-        self.stack_key = _stack_key(stack, env_known)
+        self.stack_key = stack_key_of(stack, env_known)
         placement = options.placement
         self.log_group = placement.log_group or logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR

@@ -69,7 +69,7 @@ class RetentionProvider(Construct):
         self.stack_path = stack.node.path
         account, region = stack.account, stack.region
         env_known = not (Token.is_unresolved(account) or Token.is_unresolved(region))
-        self.place = StackPlace(stack.partition, account, region, env_known, _stack_key(stack, env_known))
+        self.place = StackPlace(stack.partition, account, region, env_known, stack_key_of(stack, env_known))
 
         self.log_group = options.log_group or logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR
@@ -120,7 +120,7 @@ class RetentionProvider(Construct):
         return self.place.region if self.place.env_known else None
 
 
-def _stack_key(stack: Stack, env_known: bool) -> str:
+def stack_key_of(stack: Stack, env_known: bool) -> str:
     """The key of the stack's anchor tag on the pools it declares (handler: retention_rules.stack_key): what
     is known at synth of the stack, its name, and its account and region when concrete (the handler derives
     the same from a stack id for resources deployed before the key was a property); a nested stack adds its
