@@ -25,8 +25,8 @@ from tests.fakes import STACK_ID, STACK_KEY
 from tests.iam_size import resolve
 from tests.standins.iam import IamStore
 from tests.standins.lambda_process import RUNNER, lambda_environment
-from tests.standins.own_stack import OwnStack, Summary, serve_own_stack
 from tests.standins.pool_api import ACCOUNT, PoolApi, pool_arn
+from tests.standins.stack_status import StackStatus, Summary, serve_stack_status
 from tests.unit.handler.stubs import declared
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("deployed-guard")]
@@ -92,9 +92,11 @@ def enforcing(tmp_path_factory) -> Synthesized:
 
 
 @pytest.fixture
-def own_stack() -> Iterator[OwnStack]:
-    with serve_own_stack() as stand_in:
-        stand_in.resources.append(Summary("Pool", pool_arn(POOL, REGION), RESOURCE_TYPE))
+def own_stack() -> Iterator[StackStatus]:
+    """The guard's own stack, deployed, with the one retention resource."""
+    with serve_stack_status() as stand_in:
+        stand_in.status = "UPDATE_COMPLETE"
+        stand_in.summaries.append(Summary("Pool", pool_arn(POOL, REGION), RESOURCE_TYPE))
         yield stand_in
 
 
@@ -102,7 +104,7 @@ class Guard:
     """One warm execution environment of the guard function, with its role's credentials."""
 
     def __init__(
-        self, synthesized: Synthesized, pool_api: PoolApi, own: OwnStack, runtime_path: Path, tmp: Path
+        self, synthesized: Synthesized, pool_api: PoolApi, own: StackStatus, runtime_path: Path, tmp: Path
     ):
         iam = IamStore(ACCOUNT)
         role = iam.put_role("guard")

@@ -1,31 +1,42 @@
-"""Stands in for the calls a single event's handler makes to CloudFormation's API, for tests that play one
-event at a time (no stack around it): DescribeStacks answers `status` for any stack, DescribeStackResource
-the (status, physical id) of `stack_resources` by logical id (`resource_status` and no physical id for any
-other: in progress, as CloudFormation reports the resource whose event it sent), and GetTemplate a template
-of `resources`. Stack operations use `cloudformation.py` instead. Unsigned requests are refused,
-as CloudFormation does; the signature itself is not checked here.
+"""Stands in for the calls a single invocation of the handler or the guard makes to CloudFormation's API,
+for tests that play one event at a time (no stack around it): DescribeStacks answers `status` for any
+stack, DescribeStackResource the (status, physical id) of `stack_resources` by logical id
+(`resource_status` and no physical id for any other: in progress, as CloudFormation reports the resource
+whose event it sent), and ListStackResources the `summaries`, 100 a page with a NextToken, as the API pages
+them. Stack operations use `cloudformation.py` instead. Unsigned requests are refused, as CloudFormation
+does; the signature itself is not checked here.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from tests.standins.serving import StandInHandler, local_server, serving
+
+PAGE = 100  # ListStackResources' page
+
+
+@dataclass
+class Summary:
+    """One resource as ListStackResources describes it."""
+
+    logical_id: str
+    physical_id: str
+    resource_type: str
+    status: str = "UPDATE_COMPLETE"
 
 
 @dataclass
 class StackStatus:
     url: str = ""
     status: str = "DELETE_IN_PROGRESS"
-    resources: dict[str, Any] = field(default_factory=dict)
+    summaries: list[Summary] = field(default_factory=list)
     stack_resources: dict[str, tuple[str, str]] = field(default_factory=dict)
     resource_status: str = "UPDATE_IN_PROGRESS"
     calls: list[str] = field(default_factory=list)  # the Action of every call
@@ -68,12 +79,18 @@ def _handler_class(stand_in: StackStatus) -> type[BaseHTTPRequestHandler]:
                     f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
                     "</DescribeStackResourceResponse>",
                 )
-            elif action == "GetTemplate":
-                body = escape(json.dumps({"Resources": stand_in.resources}))
+            elif action == "ListStackResources":
+                start = int(form.get("NextToken", "0"))
+                more = start + PAGE < len(stand_in.summaries)
                 self._reply(
                     200,
-                    f"<GetTemplateResponse><GetTemplateResult><TemplateBody>{body}</TemplateBody>"
-                    "</GetTemplateResult></GetTemplateResponse>",
+                    "<ListStackResourcesResponse><ListStackResourcesResult>"
+                    f"<StackResourceSummaries>{_members(stand_in.summaries[start : start + PAGE])}"
+                    "</StackResourceSummaries>"
+                    + (f"<NextToken>{start + PAGE}</NextToken>" if more else "")
+                    + "</ListStackResourcesResult>"
+                    f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                    "</ListStackResourcesResponse>",
                 )
             else:
                 self._reply(400, "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>")
@@ -82,6 +99,19 @@ def _handler_class(stand_in: StackStatus) -> type[BaseHTTPRequestHandler]:
             self.answer(status, body.encode(), "text/xml")
 
     return Handler
+
+
+def _members(summaries: list[Summary]) -> str:
+    return "".join(
+        "<member>"
+        f"<LogicalResourceId>{escape(summary.logical_id)}</LogicalResourceId>"
+        f"<PhysicalResourceId>{escape(summary.physical_id)}</PhysicalResourceId>"
+        f"<ResourceType>{escape(summary.resource_type)}</ResourceType>"
+        "<LastUpdatedTimestamp>2026-11-30T00:00:00Z</LastUpdatedTimestamp>"
+        f"<ResourceStatus>{summary.status}</ResourceStatus>"
+        "</member>"
+        for summary in summaries
+    )
 
 
 @contextmanager
