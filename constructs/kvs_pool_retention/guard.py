@@ -205,7 +205,7 @@ class RetentionGuard(Construct):
             max_event_age=EVENT_MAX_AGE, retry_attempts=FUNCTION_RETRY_ATTEMPTS
         )
         Tags.of(self.function).add(COMPONENT_TAG, "guard")
-        guard_review.explain_to_checkov(self.function)
+        review.explain_to_checkov(self.function, guard_review.CHECKOV_SKIPS)
         target = {
             "dead_letter_queue": self.dead_letters,
             "retry_attempts": EVENT_RETRY_ATTEMPTS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import jsii
 from aws_cdk import Acknowledgment, Annotations, IAspect, Stack, Validations
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from kvs_pool_retention.provider import RetentionProvider
@@ -16,6 +15,10 @@ TAG_PINNED_REASON = (
     "Conditioned on the pool's record naming this stack (aws:ResourceTag/<this stack's anchor> = its stack "
     "id): the guard reads only the pools this stack declares, in any region, whichever way they were named."
 )
+CHECKOV_SKIPS = {
+    "CKV_AWS_115": "No reserved concurrency: it would take from the account's unreserved concurrency; the "
+    "guard paces its own calls to the pool API instead.",
+}
 DEAD_LETTER_REASON = (
     "This queue is itself the dead-letter queue of the guard's rule targets and function: events that could "
     "not be delivered or handled land here."
@@ -29,23 +32,6 @@ def acknowledge(resource: object, rule: str, reason: str) -> None:
     metadata = getattr(cfn, "add_metadata", None)
     if metadata is not None:
         metadata("cdk_nag", {"rules_to_suppress": [{"id": rule, "reason": reason}]})
-
-
-def explain_to_checkov(function: lambda_.Function) -> None:
-    resource = function.node.default_child
-    assert isinstance(resource, lambda_.CfnFunction)
-    resource.add_metadata(
-        "checkov",
-        {
-            "skip": [
-                {
-                    "id": "CKV_AWS_115",
-                    "comment": "No reserved concurrency: it would take from the account's unreserved "
-                    "concurrency; the guard paces its own calls to the pool API instead.",
-                }
-            ]
-        },
-    )
 
 
 @jsii.implements(IAspect)

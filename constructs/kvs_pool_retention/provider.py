@@ -105,7 +105,7 @@ class RetentionProvider(Construct):
         self.function.configure_async_invoke(max_event_age=MAX_EVENT_AGE, retry_attempts=RETRY_ATTEMPTS)
         # A name a permissions boundary or an SCP can match (README, Security).
         Tags.of(self.function).add(COMPONENT_TAG, "handler")
-        review.explain_handler_to_checkov(self.function)
+        review.explain_to_checkov(self.function, review.HANDLER_CHECKOV_SKIPS)
         self.pool_policy = PoolPolicy(self, self.role, self.function, self.place)
         self.service_token = self.function.function_arn
 

@@ -58,28 +58,22 @@ def acknowledge_wildcards(policy: iam.CfnPolicy, resources: list[str], reason: s
     policy.add_metadata("cdk_nag", suppressions)
 
 
-def explain_handler_to_checkov(function: lambda_.Function) -> None:
-    """Checks that cannot apply to this custom resource's handler: skipped, the reason in the template."""
+# Checkov checks that cannot apply to the handler, and why (CKV_AWS_116: dead-letter queue; 115: reserved
+# concurrency).
+HANDLER_CHECKOV_SKIPS = {
+    "CKV_AWS_116": "No dead-letter queue: an event this handler could not answer is one CloudFormation has "
+    "already failed; replayed later, it would be refused as late.",
+    "CKV_AWS_115": "No reserved concurrency: it would take from the account's unreserved concurrency "
+    "(failing deployment in accounts with little) and hold a stack's events in Lambda's queue; the handler "
+    "paces its own calls to the pool API instead.",
+}
+
+
+def explain_to_checkov(function: lambda_.Function, skips: dict[str, str]) -> None:
+    """Checks that cannot apply to a function of this library: skipped, the reason in the template."""
     resource = function.node.default_child
     assert isinstance(resource, lambda_.CfnFunction)
-    resource.add_metadata(
-        "checkov",
-        {
-            "skip": [
-                {
-                    "id": "CKV_AWS_116",
-                    "comment": "No dead-letter queue: an event this handler could not answer is one "
-                    "CloudFormation has already failed; replayed later, it would be refused as late.",
-                },
-                {
-                    "id": "CKV_AWS_115",
-                    "comment": "No reserved concurrency: it would take from the account's unreserved "
-                    "concurrency (failing deployment in accounts with little) and hold a stack's events "
-                    "in Lambda's queue; the handler paces its own calls to the pool API instead.",
-                },
-            ]
-        },
-    )
+    resource.add_metadata("checkov", {"skip": [{"id": id, "comment": why} for id, why in skips.items()]})
 
 
 def _nag_notation(resolved: object) -> str:
