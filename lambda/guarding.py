@@ -1,41 +1,47 @@
-"""The retention guard's core: is a pool of this stack still at what the stack declares, and, on request,
-put it back. Plain values and the handler's own clients in, findings out; knows nothing of EventBridge.
+"""The retention guard's core: is a pool of this stack where its declarations say, and, on request, put it
+back. Plain values and the handler's own clients in, findings out; knows nothing of EventBridge.
 
-One source of truth, the record on the pool (declarations.py): the declarations whose key is this stack's
-and whose anchor names this stack's id. Declared twice by this stack (a rename, between the new resource's
-Create and the old one's Delete), the higher value holds, as the handler's decision does. Compared the way
-the drift check compares: the pool's retention in whole hours against the declared hours, equal or not.
+One source of truth, the record on the pool (declarations.py), read with CloudFormation's list of this
+stack's retention resources (own_stack.py). The rule, for one pool:
+- own = the highest of this stack's live declarations of the pool: its key and its anchor name this stack,
+  and its logical id is a current retention resource of this stack whose physical id is the pool's ARN
+  (a stale declaration of a removed resource, or one forged with the tag API, does not count);
+- floor = the highest declaration on the record of any stack (another stack's live declaration may hold
+  the pool above own: after a rollback a pool is at the higher of the two, as decision.plan_apply sets it);
+- pool < own: drift "below" (with `enforce`, raised to own);
+  own <= pool <= floor: in sync (a declaration on the record explains the value);
+  pool > floor: drift "above" (alarmed; with `allow_lowering` lowered to floor, never below any
+  declaration on the record).
 
-What the guard never does: recreate a deleted pool, act while its own stack has an operation in progress
-(the handler is changing pools then), lower a pool unless told to (`allow_lowering`), or touch the record.
-The guard always reads the pool's current state, so a duplicate or out-of-order event finds nothing left to
-do once the pool holds its declaration.
+Against a deployment: the pool is read before its record (the handler writes the record before changing
+the value, so the record read second is at least as new as the value: a race errs towards raising, never
+lowering); a pool that is not ACTIVE is being changed and is left unreported; the stack's status is read
+again right before a change; a change is made once, and its outcome reported, never applied again.
+What the guard never does: recreate a deleted pool, touch the record, or write to a pool that is not one
+of its stack's retention resources' physical ids.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from botocore.exceptions import BotoCoreError, ClientError
-from calls import Caller
-from declarations import DamagedRecord, read_record
-from errors import AccessDenied, PoolFailed, PoolNotFound, RetentionError
+from declarations import DamagedRecord, Declaration, read_record
+from errors import AccessDenied, PoolNotFound, RetentionError
 from pacing import Pacing
 from pool_api import PoolApi, retention_of
-from retention_rules import parse_pool_identifier
-from settling import set_retention, wait_until_settled
-
-if TYPE_CHECKING:
-    from mypy_boto3_cloudformation import CloudFormationClient
+from settling import BUSY_STATUSES, wait_until_settled
 
 logger = logging.getLogger(__name__)
 
 UNREADABLE = (
     "deleted outside CloudFormation, or its kvs-pool-retention record no longer names this stack (the guard "
     "may read only pools whose record does); the guard recreates nothing"
+)
+NOT_CHECKED = "not checked: "  # a pool the sweep could not read, within its budget
+UNRECORDED = (
+    "its record holds no declaration of this stack's resource naming it (removed outside CloudFormation?)"
 )
 
 # The sweep is a backstop, not in a hurry: at most this many requests a second of its own, under the rate
@@ -74,100 +80,139 @@ class GuardSettings:
 
 @dataclass(frozen=True)
 class Finding:
-    """One pool, as the guard found it (and left it)."""
+    """One pool of this stack, as the guard found it (and left it)."""
 
     pool: str  # its ARN
-    declared: int | None = None  # what this stack declares; None: not this stack's pool
+    declared: int | None = None  # own: the highest live declaration of this stack
+    floor: int | None = None  # the highest declaration on the record, of any stack
     actual: int | None = None  # the retention it holds now (after a put-back)
     found: int | None = None  # the retention it held when read, when the guard changed it
     deleted: bool = False
+    busy: str = ""  # its status when being changed (CREATING, UPDATING): nothing is said of it
     problem: str = ""  # could not be read or put back: said in the WARNING line
 
     @property
-    def ours(self) -> bool:
-        return self.declared is not None or self.deleted
+    def direction(self) -> str | None:
+        """ "below" own, "above" floor, or None (in sync, or not compared)."""
+        if self.actual is None or self.declared is None:
+            return None
+        if self.actual < self.declared:
+            return "below"
+        if self.floor is not None and self.actual > self.floor:
+            return "above"
+        return None
 
     @property
     def drift(self) -> int:
-        """The gauge: 1 while the pool is not at its declaration (deleted, unreadable or different)."""
-        if self.deleted or self.problem:
+        """The gauge: 1 while the pool is not where its declarations say (deleted, unreadable, below or
+        above), and for the event that found it below and put it back (media may have been lost)."""
+        if self.deleted or self.problem or self.direction is not None:
             return 1
-        return 0 if self.actual == self.declared else 1
+        return int(self.found is not None and self.declared is not None and self.found < self.declared)
 
 
-def declared_hours(tags: dict[str, str], settings: GuardSettings) -> int | None:
-    """What this stack declares for the pool whose tags these are; None when it declares nothing.
-    Raises DamagedRecord when the record cannot be read."""
-    record = read_record(tags)
-    hours = [
-        declaration.hours
-        for declaration in record.declarations
-        if declaration.stack_key == settings.stack_key
-        and declaration.resource.stack_id == settings.stack_id
-        and declaration.hours is not None
-    ]
-    return max(hours) if hours else None
+def counts_for_this_stack(
+    declaration: Declaration, settings: GuardSettings, logical_ids: frozenset[str]
+) -> bool:
+    """A live declaration of this stack: its anchor names this stack (0.2.0's slots name it in full) and
+    its logical id is one of the stack's current retention resources naming the pool."""
+    resource = declaration.resource
+    return (
+        resource.stack_id == settings.stack_id
+        and resource.logical_id in logical_ids
+        and (declaration.legacy or declaration.stack_key == settings.stack_key)
+    )
 
 
-def check_pool(api: PoolApi, arn: str, settings: GuardSettings, *, known_ours: bool = False) -> Finding:
-    """Read the pool's record and retention; put it back when enforcing and allowed. `known_ours`: the
-    stack's own resource names the pool, so a pool that is gone is reported rather than ignored."""
+def declared_range(
+    tags: dict[str, str], settings: GuardSettings, logical_ids: frozenset[str]
+) -> tuple[int | None, int | None]:
+    """(own, floor) from the pool's tags (the rule at the top). Raises DamagedRecord."""
+    declarations = [d for d in read_record(tags).declarations if d.hours is not None]
+    own = [d.hours for d in declarations if counts_for_this_stack(d, settings, logical_ids)]
+    every = [d.hours for d in declarations]
+    return max(own, default=None), max(every, default=None)  # type: ignore[type-var]
+
+
+def check_pool(
+    api: PoolApi,
+    arn: str,
+    settings: GuardSettings,
+    logical_ids: frozenset[str],
+    ensure_idle: Callable[[], None],
+) -> Finding:
+    """Read the pool (settled), then its record; put it back when enforcing and allowed. `logical_ids`:
+    the stack's retention resources naming the pool; `ensure_idle` raises when a deployment began."""
     try:
-        tags = api.tags(arn)
+        pool = api.describe(arn)
     except PoolNotFound:
-        return _deleted(arn) if known_ours else Finding(arn)
+        return Finding(arn, deleted=True)
     except AccessDenied:
-        # The role reads only pools whose anchor names this stack, so a denial is another stack's pool (the
-        # rule is not filtered by ARN when the list is too long for a pattern) - unless this stack's own
-        # resource names it: then it is gone (IAM cannot find the tag of a deleted pool) or its record was
-        # removed out of band, and either is reported.
-        if known_ours:
-            return Finding(arn, deleted=True, problem=UNREADABLE)
-        logger.info("pool %s: not declared by this stack (its record does not name it)", arn)
-        return Finding(arn)
-    try:
-        declared = declared_hours(tags, settings)
-    except DamagedRecord as damage:
-        return Finding(arn, declared=0, problem=f"its kvs-pool-retention record is damaged ({damage})")
-    if declared is None:
-        logger.info("pool %s: stack %s declares no retention for it", arn, settings.stack_name)
-        return Finding(arn)
-    try:
-        pool = wait_until_settled(api, arn)
-    except PoolNotFound:
-        return _deleted(arn)
-    except PoolFailed as error:
-        return Finding(arn, declared, problem=str(error))
+        # The role reads only pools whose anchor names this stack, and this stack's resource names this
+        # one: it is gone (IAM cannot find the tag of a deleted pool) or its record was removed out of band.
+        return Finding(arn, deleted=True, problem=UNREADABLE)
+    status = str(pool.get("PoolStatus", ""))
+    if status in BUSY_STATUSES:
+        logger.info("pool %s is %s: being changed, left to its own event or the next sweep", arn, status)
+        return Finding(arn, busy=status)
+    if status != "ACTIVE":
+        return Finding(arn, problem=f"it is {status}: its retention cannot be managed")
     actual = retention_of(pool)
-    if actual == declared:
-        return Finding(arn, declared, actual)
-    lowering = actual > declared
-    if not settings.enforce or (lowering and not settings.allow_lowering):
-        return Finding(arn, declared, actual)
     try:
-        pool = set_retention(api, arn, declared, pool)
+        own, floor = declared_range(api.tags(arn), settings, logical_ids)
+    except PoolNotFound:
+        return Finding(arn, deleted=True)
+    except AccessDenied:
+        return Finding(arn, deleted=True, problem=UNREADABLE)
+    except DamagedRecord as damage:
+        return Finding(arn, actual=actual, problem=f"its kvs-pool-retention record is damaged ({damage})")
+    if own is None:
+        return Finding(arn, actual=actual, problem=UNRECORDED)
+    finding = Finding(arn, own, floor, actual)
+    if finding.direction == "below":
+        target: int | None = own
+    elif finding.direction == "above" and settings.allow_lowering:
+        target = floor
+    else:
+        target = None
+    if not settings.enforce or target is None:
+        return finding
+    ensure_idle()
+    return put_back(api, finding, target, settings)
+
+
+def put_back(api: PoolApi, finding: Finding, target: int, settings: GuardSettings) -> Finding:
+    """One update, settle, report: never applied again, so the guard cannot fight a deployment or another
+    writer in a loop (the next event or sweep compares again)."""
+    arn = finding.pool
+    try:
+        if not api.update(arn, target):
+            return replace(finding, problem=f"busy with another change: not put back to {target} h")
+        pool = wait_until_settled(api, arn, just_updated=True)
     except RetentionError as error:
-        return Finding(arn, declared, actual, problem=f"could not put it back to {declared} h: {error}")
+        return replace(finding, problem=f"could not put it back to {target} h: {error}")
+    holds = retention_of(pool)
     logger.warning(
         "retention guard: pool %s was at %s h, stack %s declares %s h: %s it back to %s h",
         arn,
-        actual,
+        finding.actual,
         settings.stack_name,
-        declared,
-        "lowered" if lowering else "raised",
-        retention_of(pool),
+        finding.declared,
+        "lowered" if finding.direction == "above" else "raised",
+        target,
     )
-    return Finding(arn, declared, retention_of(pool), found=actual)
-
-
-def _deleted(arn: str) -> Finding:
-    return Finding(arn, deleted=True)
+    settled = replace(finding, actual=holds, found=finding.actual)
+    if holds != target:
+        return replace(
+            settled, problem=f"settled at {holds} h, not the {target} h put back: another writer changed it"
+        )
+    return settled
 
 
 def report(finding: Finding, settings: GuardSettings) -> None:
-    """The WARNING line of a pool that is not at its declaration: the pool, both values and the stack."""
-    if not finding.drift:
-        return
+    """The WARNING line of a pool that is not where its declarations say: the pool, its values, the stack."""
+    if not finding.drift or (finding.found is not None and not finding.problem):
+        return  # nothing wrong, or put back (put_back said so)
     if finding.deleted and finding.problem:
         logger.warning(
             "retention guard: pool %s, declared by stack %s, cannot be read: %s",
@@ -191,69 +236,18 @@ def report(finding: Finding, settings: GuardSettings) -> None:
             finding.problem,
         )
     else:
+        if not settings.enforce:
+            outcome = "not enforcing: left as it is"
+        else:
+            outcome = "above: lowered only with allow_lowering, left as it is"
         logger.warning(
-            "retention guard: pool %s holds %s h, stack %s declares %s h%s",
+            "retention guard: pool %s holds %s h, stack %s declares %s h (%s its declarations, the highest "
+            "on its record %s h; %s)",
             finding.pool,
             finding.actual,
             settings.stack_name,
             finding.declared,
-            "" if settings.enforce else " (not enforcing: left as it is)",
+            finding.direction,
+            finding.floor,
+            outcome,
         )
-
-
-# --- The stack: its status and its retention resources (the sweep's list of pools) ----------------------
-
-
-@dataclass
-class OwnStack:
-    """The guard's own stack, through CloudFormation, paced by the invocation's Caller."""
-
-    client: CloudFormationClient
-    caller: Caller
-    stack_id: str
-    resource_type: str
-
-    def status(self) -> str | None:
-        """Its status; None when it cannot be read."""
-        try:
-            answer: Any = self.caller.call(
-                "read the status of",
-                f"stack {self.stack_id}",
-                lambda: self.client.describe_stacks(StackName=self.stack_id),
-            )
-        except (ClientError, RetentionError, BotoCoreError) as error:
-            logger.warning("could not read the status of stack %s: %s", self.stack_id, error)
-            return None
-        stacks = answer.get("Stacks") or []
-        return str(stacks[0].get("StackStatus", "")) if stacks else None
-
-    def declared_pools(self) -> Iterator[str]:
-        """The pool ARNs its retention resources name (their physical ids), page by page. A resource whose
-        Create failed before reading its pool has no ARN for an id: it declares nothing yet."""
-        token = None
-        seen = set()
-        while True:
-            request = _page_request(self.client, self.stack_id, token)
-            answer: Any = self.caller.call("list the resources of", f"stack {self.stack_id}", request)
-            for summary in answer.get("StackResourceSummaries") or []:
-                physical = str(summary.get("PhysicalResourceId") or "")
-                if summary.get("ResourceType") != self.resource_type or physical in seen:
-                    continue
-                if str(summary.get("ResourceStatus", "")).startswith("DELETE_"):
-                    continue
-                try:
-                    if parse_pool_identifier(physical).region is None:
-                        continue
-                except ValueError:
-                    continue
-                seen.add(physical)
-                yield physical
-            token = answer.get("NextToken")
-            if not token:
-                return
-
-
-def _page_request(client: CloudFormationClient, stack_id: str, token: str | None) -> Callable[[], Any]:
-    if token:
-        return lambda: client.list_stack_resources(StackName=stack_id, NextToken=token)
-    return lambda: client.list_stack_resources(StackName=stack_id)

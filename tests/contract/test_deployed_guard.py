@@ -257,16 +257,27 @@ def test_the_watching_role_may_not_update_even_if_told_to_enforce(watching, pool
     assert gauges(guard.logs()) == [([["Stack"], ["Stack", "Pool"]], 1)]
 
 
-def test_another_stacks_pool_is_unreadable_to_the_role_and_ignored(watching, pool_api, start):
+def test_another_stacks_pool_is_never_read_and_ignored(watching, pool_api, own_stack, start):
     other = "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/00000000-other"
     arn = declared_pool(pool_api, holds=12, stack_id=other)  # same name, same key, another stack's id
+    own_stack.summaries[:] = [Summary("Pool", pool_arn("another-pool", REGION), RESOURCE_TYPE)]
     guard = start(watching)
 
     guard.invoke(documented("updated", arn))
 
-    (listed,) = pool_api.calls_of("list-tags")
-    assert listed.answered == 403
+    assert pool_api.calls == []  # CloudFormation names it no resource of this stack: not asked
     assert gauges(guard.logs()) == []
+
+
+def test_a_pool_the_stack_names_whose_record_names_another_stack_is_reported(watching, pool_api, start):
+    other = "arn:aws:cloudformation:us-east-1:111122223333:stack/Retention/00000000-other"
+    arn = declared_pool(pool_api, holds=12, stack_id=other)
+    guard = start(watching)
+
+    guard.invoke(documented("updated", arn))
+
+    assert [(call.method, call.answered) for call in pool_api.calls] == [("GET", 403)]
+    assert gauges(guard.logs()) == [([["Stack"], ["Stack", "Pool"]], 1)]
 
 
 def test_nothing_happens_while_the_stack_is_being_deployed(watching, pool_api, own_stack, start):
@@ -293,7 +304,7 @@ def test_a_deleted_pool_is_reported_never_recreated(enforcing, pool_api, start):
         f"pool {arn}, declared by stack Retention, cannot be read: deleted outside CloudFormation" in warning
     )
     assert gauges(guard.logs()) == [([["Stack"], ["Stack", "Pool"]], 1)]
-    assert [(call.method, call.answered) for call in pool_api.calls] == [("list-tags", 403)]
+    assert [(call.method, call.answered) for call in pool_api.calls] == [("GET", 403)]
 
 
 def test_the_sweep_finds_a_change_the_events_missed_and_clears_once_it_is_back(watching, pool_api, start):

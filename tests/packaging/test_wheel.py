@@ -49,6 +49,7 @@ def test_the_installed_wheel_synthesizes_an_asset_of_handler_and_crhelper_only(i
         "guard.py",
         "guarding.py",
         "index.py",
+        "own_stack.py",
         "pacing.py",
         "pool_api.py",
         "response_window.py",

@@ -5,13 +5,16 @@ there; 200 pools within the sweep's pacing in virtual time."""
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 from typing import Any
 
 import guard
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from calls import Caller, Deadline
 from declarations import Resource
-from guarding import SWEEP_REQUESTS_PER_SECOND, OwnStack, SweepPacing
+from guarding import SWEEP_REQUESTS_PER_SECOND, SweepPacing
+from own_stack import OwnStack
 
 from tests.fakes import STACK_ID, LambdaContext, client_error
 from tests.simulation.herd import ModelClient
@@ -24,6 +27,7 @@ from tests.unit.handler.test_guarding import (
     OwnStackClient,
     add_pool,
     gauges,
+    metric_lines,
     run,
 )
 
@@ -34,11 +38,11 @@ def api() -> PoolApi:
 
 
 def test_the_sweep_publishes_every_pool_and_the_stack_maximum(api, monkeypatch, capsys):
-    add_pool(api, "in-sync", holds=48, declares=48)
+    in_sync = add_pool(api, "in-sync", holds=48, declares=48)
     drifted = add_pool(api, "lowered", holds=1, declares=48)
-    add_pool(api, "not-ours", holds=5, declares=None)
+    add_pool(api, "not-ours", holds=5, declares=None)  # no resource of the stack names it
 
-    outcome = run(api, {"sweep": True}, monkeypatch)
+    outcome = run(api, {"sweep": True}, monkeypatch, stack=OwnStackClient([in_sync, drifted]))
 
     assert outcome["drifted"] == [drifted]
     assert outcome["complete"] is True
@@ -113,7 +117,8 @@ def test_the_sweep_reads_a_pool_declared_in_another_region_in_its_region(api, mo
         return ModelClient(api, lambda _: None, region=region or "us-east-1", latency=0)
 
     monkeypatch.setattr(guard, "client_for", client_for)
-    monkeypatch.setattr(guard, "stack_client_for", lambda region: OwnStackClient([far]))
+    own = OwnStackClient([], resources=[("Far", far, "UPDATE_COMPLETE")])
+    monkeypatch.setattr(guard, "stack_client_for", lambda region: own)
     monkeypatch.setattr(guard, "settings_from", lambda environment: SETTINGS)
 
     outcome = guard.handler({"sweep": True}, LambdaContext(budget_seconds=60))
@@ -124,7 +129,7 @@ def test_the_sweep_reads_a_pool_declared_in_another_region_in_its_region(api, mo
     assert gauges(capsys.readouterr().out)[-1] == (("Stack",), 1)
 
 
-def test_a_pool_the_sweep_cannot_read_leaves_the_others_checked_and_no_stack_zero(api, monkeypatch, capsys):
+def test_a_pool_the_sweep_cannot_read_leaves_the_others_checked_and_counts_as_drift(api, monkeypatch, capsys):
     add_pool(api, "pool-a", holds=48, declares=48)
     add_pool(api, "pool-b", holds=48, declares=48)
     api.fail("GET", code="BadRequestException", status=400)  # the first read of a retention fails
@@ -132,16 +137,76 @@ def test_a_pool_the_sweep_cannot_read_leaves_the_others_checked_and_no_stack_zer
     outcome = run(api, {"sweep": True}, monkeypatch)
 
     assert outcome["complete"] is False
-    assert outcome["pools"] == 1
-    assert gauges(capsys.readouterr().out) == [(("Stack+Pool",), 0)]  # no stack-level 0: one pool unknown
+    assert outcome["pools"] == 2
+    # An incomplete sweep alarms rather than saying nothing.
+    assert gauges(capsys.readouterr().out) == [(("Stack+Pool",), 1), (("Stack+Pool",), 0), (("Stack",), 1)]
 
 
-def test_a_sweep_that_cannot_list_its_stack_publishes_nothing_and_does_not_fail(api, monkeypatch, capsys):
+def test_a_sweep_that_cannot_list_its_stack_alarms_and_fails_for_a_retry(api, monkeypatch, capsys):
     add_pool(api, "pool-a", holds=48, declares=48)
     stack = OwnStackClient([])
     stack.failures["ListStackResources"] = client_error("AccessDenied", 403)
 
-    outcome = run(api, {"sweep": True}, monkeypatch, stack=stack)
+    with pytest.raises(ClientError):
+        run(api, {"sweep": True}, monkeypatch, stack=stack)
 
+    assert gauges(capsys.readouterr().out) == [(("Stack",), 1)]
+    assert api.calls == []
+
+
+def test_the_sweeps_stack_zero_is_stamped_with_its_start(api, monkeypatch, capsys):
+    # An event publishing a 1 while the sweep runs must not be followed by the sweep's 0.
+    for index in range(3):
+        add_pool(api, f"pool-{index}", holds=48, declares=48)
+    seconds = iter(range(1_000_000, 2_000_000, 10))
+    monkeypatch.setattr(guard, "time", SimpleNamespace(time=lambda: next(seconds)))
+
+    run(api, {"sweep": True}, monkeypatch)
+
+    lines = metric_lines(capsys.readouterr().out)
+    *pools, stack = lines
+    assert stack["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stack"]]
+    assert stack["RetentionDrift"] == 0
+    assert stack["_aws"]["Timestamp"] == 1_000_000_000  # the sweep's first reading of the clock
+    assert all(line["_aws"]["Timestamp"] > stack["_aws"]["Timestamp"] for line in pools)
+
+
+class Unreachable(ModelClient):
+    """The network to pool `name` fails every time, after a connect timeout's worth of virtual time."""
+
+    def __init__(self, api: PoolApi, sleep: Any, name: str) -> None:
+        super().__init__(api, sleep)
+        self._name, self._wait = name, sleep
+
+    def get_media_pipeline_kinesis_video_stream_pool(self, Identifier: str) -> dict[str, Any]:
+        if Identifier.endswith("/" + self._name):
+            self._wait(3.0)
+            raise EndpointConnectionError(
+                endpoint_url="https://media-pipelines-chime.us-east-1.amazonaws.com"
+            )
+        return super().get_media_pipeline_kinesis_video_stream_pool(Identifier)
+
+
+def test_an_unreachable_pool_uses_its_own_budget_and_counts_as_drift(capsys):
+    virtual = VirtualTime()
+    api = PoolApi(clock=virtual.clock)
+    arns = [add_pool(api, name, holds=48, declares=48) for name in ("pool-a", "pool-b")]
+    outcome: dict[str, Any] = {}
+
+    def sweep() -> None:
+        deadline = Deadline(120, clock=virtual.clock, sleep=virtual.sleep)
+        caller = Caller(deadline, SweepPacing(clock=virtual.clock, rng=random.Random(3)), retry_denials=False)
+        own = OwnStack(OwnStackClient(arns), caller, STACK_ID, RESOURCE_TYPE)  # type: ignore[arg-type]
+        original = guard.client_for
+        guard.client_for = lambda region: Unreachable(api, virtual.sleep, "pool-a")  # type: ignore[assignment]
+        try:
+            outcome.update(guard.sweep(SETTINGS, caller, own))
+        finally:
+            guard.client_for = original
+
+    virtual.run([(0.0, sweep)])
+
+    assert virtual.now < guard.POOL_BUDGET_SECONDS + 10  # pool-a gave up within its budget
     assert outcome["complete"] is False
-    assert capsys.readouterr().out == ""
+    assert outcome["drifted"] == [arns[0]]
+    assert gauges(capsys.readouterr().out) == [(("Stack+Pool",), 1), (("Stack+Pool",), 0), (("Stack",), 1)]
