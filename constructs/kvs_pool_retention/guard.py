@@ -13,18 +13,20 @@ Decisions, each written where it is made (docs/guard.md has them for users):
 - The rule: the service's pool event, `PoolUpdated` and `PoolDeleted`, filtered by the declared pools'
   ARNs while the pattern fits EventBridge's 2 048 characters (reckoned with the longest values the ARNs can
   take), otherwise by type alone (another stack's pool then reads as not this stack's: its tags are denied).
-- The alarm treats missing data as `ignore`, not `missing`: CloudWatch moves an alarm whose evaluation
-  range holds no point to INSUFFICIENT_DATA under `missing`, out of ALARM a minute after a lone 1; `ignore`
-  keeps the state until the next 0 or 1 (CloudWatch, "Configuring how CloudWatch alarms treat missing data").
+- The alarm: 1 point of 3 periods of 60 s (M of N, as CloudWatch's EMF page advises for metrics a Lambda
+  function's logs carry, which land late). It treats missing data as `ignore`, not `missing`: CloudWatch
+  moves an alarm whose evaluation range holds no point to INSUFFICIENT_DATA under `missing`, out of ALARM
+  minutes after a lone 1; `ignore` keeps the state until the next 0 or 1 (CloudWatch, "Configuring how
+  CloudWatch alarms treat missing data"), and only the sweep, which knows every pool, publishes a 0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jsii
 from aws_cdk import (
-    Annotations,
     AspectPriority,
     Aspects,
     Aws,
@@ -78,6 +80,7 @@ MIN_SWEEP_MINUTES = 15  # a sweep may take that long: no two of one stack at onc
 EVENT_RETRY_ATTEMPTS = 4
 EVENT_MAX_AGE = Duration.hours(1)
 FUNCTION_RETRY_ATTEMPTS = 1
+ALARM_EVALUATION_PERIODS = 3  # of 60 s, one breaching point enough
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,18 @@ class GuardOptions:
     # that requires Lambda in a VPC and KMS-encrypted logs requires them of the guard too).
     placement: HandlerOptions = field(default_factory=HandlerOptions)
 
-    def differing(self, other: GuardOptions, stack: Stack) -> list[str]:
+    def differing(
+        self,
+        other: GuardOptions,
+        stack: Stack,
+        arns_of: Callable[[tuple[cloudwatch.IAlarmAction, ...]], list[object]],
+    ) -> list[str]:
+        """The options that differ; alarm actions by the ARNs they bind to (`arns_of`), so that a new
+        SnsAction of the same topic is the same action."""
         named: dict[str, tuple[object, object]] = {
             "enforce": (self.enforce, other.enforce),
             "allow_lowering": (self.allow_lowering, other.allow_lowering),
-            "alarm_actions": (
-                [id(action) for action in self.alarm_actions],
-                [id(action) for action in other.alarm_actions],
-            ),
+            "alarm_actions": (arns_of(self.alarm_actions), arns_of(other.alarm_actions)),
             "sweep": (self.sweep_minutes, other.sweep_minutes),
         }
         differing = [name for name, (mine, theirs) in named.items() if mine != theirs]
@@ -131,7 +138,7 @@ class RetentionGuard(Construct):
         if existing is None:
             return cls(stack, options)
         assert isinstance(existing, RetentionGuard)
-        differing = options.differing(existing.options, stack)
+        differing = options.differing(existing.options, stack, existing.action_arns)
         if differing:
             raise ValueError(
                 f"The retention guard of stack {stack.node.path} is already configured with other "
@@ -244,7 +251,9 @@ class RetentionGuard(Construct):
             ),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
+            # 1 of 3: an EMF point lands late (log flush, extraction) and still falls in the range evaluated
+            # (CloudWatch, "Setting alarms on metrics created with the embedded metric format": M of N).
+            evaluation_periods=ALARM_EVALUATION_PERIODS,
             datapoints_to_alarm=1,
             treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
         )
@@ -256,6 +265,11 @@ class RetentionGuard(Construct):
         Aspects.of(self).add(_PatternWhenSynthesized(self, stack))
         # After the handler's grant plan (a default-priority aspect): say when the stack is past its edge.
         Aspects.of(stack).add(guard_review.SayWhenGrantWidened(self, stack), priority=AspectPriority.READONLY)
+
+    def action_arns(self, actions: tuple[cloudwatch.IAlarmAction, ...]) -> list[object]:
+        """The alarm action ARNs `actions` bind to on this guard's alarm, resolved."""
+        stack = Stack.of(self)
+        return [stack.resolve(action.bind(self, self.alarm).alarm_action_arn) for action in actions]
 
     def _pool_policy(self, stack: Stack) -> iam.Policy:
         actions = [*GUARD_POOL_READS, *([UPDATE_POOL] if self.options.enforce else [])]
@@ -286,11 +300,12 @@ class RetentionGuard(Construct):
     def plan_pattern(self, stack: Stack) -> None:
         """Once every retention resource of the stack exists: the rule's pattern, and a warning naming the
         pools declared by ARN in another region, whose events this rule cannot see."""
-        resources = [
+        declaring = [
             node
             for node in stack.node.find_all()
-            if getattr(node, "cfn_resource_type", None) == RESOURCE_TYPE and Stack.of(node) is stack
+            if getattr(node, "cfn_resource_type", None) == RESOURCE_TYPE
         ]
+        resources = [node for node in declaring if Stack.of(node) is stack]
         arns: list[object] = []
         elsewhere: list[str] = []
         for resource in resources:
@@ -306,12 +321,12 @@ class RetentionGuard(Construct):
                 arns.append(resource.get_att("PoolArn").to_string())  # type: ignore[attr-defined]
         self.pool_events.add_event_pattern(**pool_event_pattern(stack, arns))
         if elsewhere:
-            Annotations.of(self).add_warning_v2(
-                "KvsPoolRetentionGuardOtherRegion",
-                "The guard's rule sees the pool events of its own region only: the pools declared by ARN "
-                f"outside the stack's region ({', '.join(sorted(elsewhere))}) are checked by the sweep "
-                "alone.",
+            guard_review.say_other_region(
+                self, sorted(elsewhere), region_known=not Token.is_unresolved(stack.region)
             )
+        nested = sorted({Stack.of(node).node.path for node in declaring if Stack.of(node) is not stack})
+        if nested:
+            guard_review.say_nested_stacks(self, nested)
 
 
 @jsii.implements(IAspect)

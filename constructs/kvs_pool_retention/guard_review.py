@@ -54,3 +54,24 @@ class SayWhenGrantWidened:
                 f"With the guard's resources in this stack, the handler's pool grant is this account's pools "
                 f"in the stack's region, not each declared pool's ARN, because {why}.",
             )
+
+
+def say_other_region(guard: Construct, pools: list[str], *, region_known: bool) -> None:
+    """The pools declared by ARN whose events the guard's rule cannot see (another region's bus)."""
+    where = "outside the stack's region" if region_known else "that may be outside the stack's region"
+    Annotations.of(guard).add_warning_v2(
+        "KvsPoolRetentionGuardOtherRegion",
+        f"The guard's rule sees the pool events of its own region only: the pools declared by ARN {where} "
+        f"({', '.join(pools)}) are checked by the sweep alone"
+        + ("." if region_known else " if they are (the stack's region is known only at deploy time)."),
+    )
+
+
+def say_nested_stacks(guard: Construct, nested: list[str]) -> None:
+    """A stack's guard lists its own retention resources only: pools declared in nested stacks escape it."""
+    Annotations.of(guard).add_warning_v2(
+        "KvsPoolRetentionGuardNestedStacks",
+        "The guard of this stack does not cover the pools declared in its nested stacks "
+        f"({', '.join(nested)}): it checks only the retention resources of its own stack. Call "
+        "configure_guard on each nested stack that declares pools.",
+    )

@@ -214,7 +214,7 @@ def test_the_alarm_watches_the_stack_gauge_each_minute_and_keeps_its_state_witho
         "Period": 60,
         "Threshold": 1,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-        "EvaluationPeriods": 1,
+        "EvaluationPeriods": 3,  # 1 of 3: a point extracted late from the logs still counts
         "DatapointsToAlarm": 1,
         "TreatMissingData": "ignore",
     }
@@ -271,3 +271,45 @@ def test_a_second_call_placing_the_guard_elsewhere_is_an_error():
 
     with pytest.raises(ValueError, match=r"other placement \(log_group\)"):
         KinesisVideoStreamPoolRetention.configure_guard(stack, log_group=logs.LogGroup(stack, "Mine"))
+
+
+def test_a_second_call_with_an_equal_alarm_action_is_the_same_guard():
+    stack = cdk.Stack(cdk.App(), "Paged")
+    topic, other = sns.Topic(stack, "Pager"), sns.Topic(stack, "Other")
+    first = KinesisVideoStreamPoolRetention.configure_guard(stack, alarm_actions=[actions.SnsAction(topic)])
+
+    again = KinesisVideoStreamPoolRetention.configure_guard(stack, alarm_actions=[actions.SnsAction(topic)])
+
+    assert again is first
+    with pytest.raises(ValueError, match=r"other alarm_actions: a stack has one guard"):
+        KinesisVideoStreamPoolRetention.configure_guard(stack, alarm_actions=[actions.SnsAction(other)])
+
+
+def test_an_environment_agnostic_stack_is_told_its_arn_pools_may_be_elsewhere():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Agnostic")
+    KinesisVideoStreamPoolRetention(
+        stack, "Pool", pool_identifier=arn("meeting-audio"), data_retention=cdk.Duration.hours(9)
+    )
+    KinesisVideoStreamPoolRetention.configure_guard(stack)
+
+    messages = [str(m.entry.data) for m in app.synth().get_stack_by_name("Agnostic").messages]
+
+    (warning,) = [message for message in messages if "sweep alone" in message]
+    assert "may be outside the stack's region" in warning
+
+
+def test_pools_declared_in_nested_stacks_are_said_not_covered():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Parent", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    nested = cdk.NestedStack(stack, "Child")
+    KinesisVideoStreamPoolRetention(
+        nested, "Pool", pool_identifier="meeting-audio", data_retention=cdk.Duration.hours(9)
+    )
+    KinesisVideoStreamPoolRetention.configure_guard(stack)
+
+    messages = [str(m.entry.data) for m in app.synth().get_stack_by_name("Parent").messages]
+
+    (warning,) = [message for message in messages if "nested stacks" in message]
+    assert "Parent/Child" in warning
+    assert "configure_guard on each nested stack" in warning
