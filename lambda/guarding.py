@@ -128,10 +128,15 @@ def declared_range(
     tags: dict[str, str], settings: GuardSettings, logical_ids: frozenset[str]
 ) -> tuple[int | None, int | None]:
     """(own, floor) from the pool's tags (the rule at the top). Raises DamagedRecord."""
-    declarations = [d for d in read_record(tags).declarations if d.hours is not None]
-    own = [d.hours for d in declarations if counts_for_this_stack(d, settings, logical_ids)]
-    every = [d.hours for d in declarations]
-    return max(own, default=None), max(every, default=None)  # type: ignore[type-var]
+    every: list[int] = []
+    own: list[int] = []
+    for declaration in read_record(tags).declarations:
+        if declaration.hours is None:  # 0.2.0's successor recorded none: it states no value
+            continue
+        every.append(declaration.hours)
+        if counts_for_this_stack(declaration, settings, logical_ids):
+            own.append(declaration.hours)
+    return max(own, default=None), max(every, default=None)
 
 
 def check_pool(
@@ -228,10 +233,11 @@ def report(finding: Finding, settings: GuardSettings) -> None:
             settings.stack_name,
         )
     elif finding.problem:
+        declared = "" if finding.declared is None else f" at {finding.declared} h"
         logger.warning(
-            "retention guard: pool %s, declared at %s h by stack %s: %s",
+            "retention guard: pool %s, declared%s by stack %s: %s",
             finding.pool,
-            finding.declared,
+            declared,
             settings.stack_name,
             finding.problem,
         )

@@ -4,6 +4,8 @@ never lowers below; and a pool none of the stack's resources names is never read
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from declarations import Resource
 from guarding import GuardSettings
@@ -148,13 +150,17 @@ def test_a_resource_counts_until_cloudformation_has_deleted_it(api, monkeypatch,
     assert outcome.get("ours", True) is counted
 
 
-def test_a_pool_the_stack_names_whose_record_lacks_its_declaration_is_reported(api, monkeypatch, capsys):
-    api.add_pool(
-        "bare", retention=12, tags=declared(48, resource=Resource(OTHER_STACK, "PoolB"), key=OTHER_KEY)
-    )
+def test_a_pool_the_stack_names_whose_record_lacks_its_declaration_is_reported(
+    api, monkeypatch, capsys, caplog
+):
+    tags = declared(48, resource=Resource(OTHER_STACK, "PoolB"), key=OTHER_KEY)
+    api.add_pool("bare", retention=12, tags=tags)
     arn = pool_arn("bare", "us-east-1")
 
-    run(api, documented("updated", arn), monkeypatch, settings=ENFORCING, stack=OwnStackClient([arn]))
+    with caplog.at_level(logging.WARNING):
+        run(api, documented("updated", arn), monkeypatch, settings=ENFORCING, stack=OwnStackClient([arn]))
 
+    (warning,) = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert f"pool {arn}, declared by stack Retention: its record holds no declaration" in warning
     assert api.calls_of("PUT") == []
     assert gauges(capsys.readouterr().out) == [(("Stack", "Stack+Pool"), 1)]
