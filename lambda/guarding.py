@@ -93,7 +93,7 @@ class Finding:
 
     @property
     def direction(self) -> str | None:
-        """ "below" own, "above" floor, or None (in sync, or not compared)."""
+        """Where the pool stands: "below" own, "above" floor, or None (in sync, or not compared)."""
         if self.actual is None or self.declared is None:
             return None
         if self.actual < self.declared:
@@ -146,8 +146,9 @@ def check_pool(
     logical_ids: frozenset[str],
     ensure_idle: Callable[[], None],
 ) -> Finding:
-    """Read the pool (settled), then its record; put it back when enforcing and allowed. `logical_ids`:
-    the stack's retention resources naming the pool; `ensure_idle` raises when a deployment began."""
+    """Read the pool (left alone unless ACTIVE), then its record; put it back when enforcing and allowed.
+    `logical_ids`: the stack's retention resources naming the pool; `ensure_idle` raises when a
+    deployment began."""
     try:
         pool = api.describe(arn)
     except PoolNotFound:
