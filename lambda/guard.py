@@ -64,6 +64,8 @@ MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS + 2
 # A sweep gives each pool at most this long (its reads, and a put-back settling): one unreachable or
 # throttled pool cannot take the time of the others.
 POOL_BUDGET_SECONDS = 30.0
+# Within the alarm's three evaluated 60-second periods, with a minute left for the metric's extraction.
+ZERO_AT_MOST_MS = 120_000
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -168,7 +170,12 @@ def sweep(settings: GuardSettings, caller: Caller, own: OwnStack) -> dict[str, A
     drift = 1 if unread else max((finding.drift for finding in findings), default=0)
     if drift or not busy:  # a pool being changed is not known in sync: no 0 while one is
         own.ensure_idle()
-        publish(settings, pool=None, value=drift, timestamp_ms=None if drift else started_ms)
+        # A 0 stamped with the sweep's start cannot clear a 1 an event published after the sweep had read
+        # that pool; but a point older than the alarm's evaluated range is not seen at all: never older
+        # than ZERO_AT_MOST_MS ago, so that a long sweep still clears the alarm (a 1 published before that
+        # has already alarmed; the next sweep finds its pool again).
+        zero_at = max(started_ms, int(time.time() * 1000) - ZERO_AT_MOST_MS)
+        publish(settings, pool=None, value=drift, timestamp_ms=None if drift else zero_at)
     return {**_summary(findings), "complete": not unread and not busy}
 
 

@@ -171,6 +171,22 @@ def test_the_sweeps_stack_zero_is_stamped_with_its_start(api, monkeypatch, capsy
     assert all(line["_aws"]["Timestamp"] > stack["_aws"]["Timestamp"] for line in pools)
 
 
+def test_a_long_sweeps_stack_zero_is_never_older_than_the_alarm_evaluates(api, monkeypatch, capsys):
+    # CloudWatch evaluates the alarm's last three minutes: a 0 stamped further back would never clear it.
+    for index in range(3):
+        add_pool(api, f"pool-{index}", holds=48, declares=48)
+    seconds = iter(range(1_000_000, 2_000_000, 100))  # each reading of the clock 100 s later
+    monkeypatch.setattr(guard, "time", SimpleNamespace(time=lambda: next(seconds)))
+
+    run(api, {"sweep": True}, monkeypatch)
+
+    *pools, stack = metric_lines(capsys.readouterr().out)
+    assert stack["RetentionDrift"] == 0
+    published_at = pools[-1]["_aws"]["Timestamp"] + 100_000  # the clock's next reading
+    assert stack["_aws"]["Timestamp"] == published_at - guard.ZERO_AT_MOST_MS
+    assert stack["_aws"]["Timestamp"] > 1_000_000_000  # later than the sweep's start
+
+
 class Unreachable(ModelClient):
     """The network to pool `name` fails every time, after a connect timeout's worth of virtual time."""
 
