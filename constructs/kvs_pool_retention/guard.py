@@ -68,7 +68,7 @@ from kvs_pool_retention.handler.retention_rules import (
     pool_arn,
 )
 from kvs_pool_retention.handler_asset import handler_asset_path
-from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc
+from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc, function_role
 from kvs_pool_retention.provider import stack_key_of
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
@@ -169,18 +169,7 @@ class RetentionGuard(Construct):
         guard_review.acknowledge(
             self.dead_letters.node.default_child, "AwsSolutions-SQS3", guard_review.DEAD_LETTER_REASON
         )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=guard_review.ROLE_DESCRIPTION,
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
+        self.role = function_role(self, self.log_group, guard_review.ROLE_DESCRIPTION)
         self.policy = self._pool_policy(stack)
         security_groups = attach_to_vpc(self, self.role, placement) if placement.vpc is not None else None
         self.function = lambda_.Function(

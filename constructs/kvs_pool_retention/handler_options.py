@@ -101,6 +101,19 @@ class HandlerOptions:
         return ", ".join(given) or "no options"
 
 
+def function_role(scope: Construct, log_group: logs.ILogGroup, description: str) -> iam.Role:
+    """A function's own role (construct id "Role"), which may write to its log group and nothing else yet."""
+    role = iam.Role(
+        scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+        )
+    )
+    return role
+
+
 def attach_to_vpc(scope: Construct, role: iam.Role, options: HandlerOptions) -> list[ec2.ISecurityGroup]:
     """Let the role manage Lambda's network interfaces; the security groups to use (the given ones, or one
     that only reaches out on HTTPS)."""

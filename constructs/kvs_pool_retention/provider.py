@@ -10,7 +10,6 @@ group) configure that function in place (handler_options); the pools it may touc
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack, Tags, Token
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -18,7 +17,7 @@ from constructs import Construct
 from kvs_pool_retention import review
 from kvs_pool_retention.handler.retention_rules import COMPONENT_TAG, stack_key
 from kvs_pool_retention.handler_asset import handler_asset_path
-from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc
+from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc, function_role
 from kvs_pool_retention.pool_policy import PoolPolicy, StackPlace
 
 HANDLER_TIMEOUT = Duration.minutes(10)
@@ -74,18 +73,7 @@ class RetentionProvider(Construct):
         self.log_group = options.log_group or logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR
         )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=review.ROLE_DESCRIPTION,
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
+        self.role = function_role(self, self.log_group, review.ROLE_DESCRIPTION)
         security_groups = attach_to_vpc(self, self.role, options) if options.vpc is not None else None
         self.function = lambda_.Function(
             self,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from kvs_pool_retention.handler import retention_rules
 from tests.iam_size import LONGEST, resolve
+from tests.paths import ROOT
 
 POOL_POLICY = "kvs-pool-retention-pools"
 # The handler's contract names every action it takes on a pool; a policy lists them in that order.
@@ -69,3 +73,19 @@ def stack_env_arn(name: str | dict[str, Any]) -> dict[str, Any]:
             ],
         ]
     }
+
+
+def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint as published, with the project's settings, on one template."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--config-file",
+            str(ROOT / ".cfnlintrc.yaml"),
+            "--",
+            str(template),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )

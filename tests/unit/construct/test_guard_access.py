@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -18,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
 from kvs_pool_retention.handler import retention_rules as rules
-from tests.paths import ROOT
+from tests.unit.construct.policies import cfn_lint
 from tests.unit.construct.test_guard import ACCOUNT, REGION, build, guard_policy, guard_resources, synthesize
 
 
@@ -103,18 +101,7 @@ def test_cdk_nag_and_cfn_lint_report_nothing_with_the_guard_on(tmp_path):
 
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert [v for plugin in report["pluginReports"] for v in plugin["violations"]] == []
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("cfn-lint")),
-            "--config-file",
-            str(ROOT / ".cfnlintrc.yaml"),
-            "--",
-            str(tmp_path / "Linted.template.json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(tmp_path / "Linted.template.json")
     assert (result.returncode, result.stdout) == (0, "")
 
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
 
 from kvs_pool_retention import KinesisVideoStreamPoolRetention
-from tests.paths import ROOT
 from tests.unit.construct.policies import (
+    cfn_lint,
     declared,
     pool_documents,
     pool_policy,
@@ -107,17 +104,6 @@ def test_cfn_lint_reports_nothing_on_the_synthesized_template(tmp_path):
     declare(stack, "meeting-audio", ARN, cdk.CfnParameter(stack, "PoolName").value_as_string)
     app.synth()
 
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("cfn-lint")),
-            "--config-file",
-            str(ROOT / ".cfnlintrc.yaml"),
-            "--",
-            str(tmp_path / "Linted.template.json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(tmp_path / "Linted.template.json")
 
     assert (result.returncode, result.stdout) == (0, "")
