@@ -79,6 +79,7 @@ class Caller:
     # A Delete comes after grants are removed, never added: its denials are final at once.
     retry_denials: bool = True
     last_fault: str = ""
+    paced_by: str = ""  # the fault that last widened the pacing's gap; a served request keeps it
 
     def __post_init__(self) -> None:
         if self.pace is None:
@@ -131,28 +132,31 @@ class Caller:
                 self.last_fault = ""  # what kept failing is said of the request that ran out of time
                 return answer
             pace.refused()
+            self.paced_by = self.last_fault
             logger.info("%s: %s answered %s, retrying in %.2f s", subject, verb, self.last_fault, pace.wait())
 
     def out_of_time(self, verb: str, subject: str) -> ServiceError:
         pace = self.pacing
         tally = f"on {pace.faults} of {pace.requests} requests"
-        if not self.last_fault:
+        # Served last, but the gap that outlasted the time was learned from faults: they are the cause.
+        fault = self.last_fault or (self.paced_by if pace.gap else "")
+        if not fault:
             return ServiceError(
                 f"Could not {verb} {subject}: this deployment ran out of time before the request could be "
                 "made. Retry the deployment."
             )
-        if self.last_fault == THROTTLED:
+        if fault == THROTTLED:
             # What to do before the tally: a Reason keeps only its first 256 characters.
             return ServiceError(
                 f"Could not {verb} {subject}: the API kept throttling until time ran out; raise the "
                 f"account's API rate quota or deploy fewer pools per stack ({THROTTLED} {tally})."
             )
-        if self.last_fault == CONFLICT:
+        if fault == CONFLICT:
             return ServiceError(
                 f"Could not {verb} {subject}: the API kept refusing the update although the pool was ACTIVE, "
                 f"until time ran out; retry the deployment later ({CONFLICT} {tally})."
             )
         return ServiceError(
             f"Could not {verb} {subject}: the service kept failing until time ran out; retry the "
-            f"deployment later ({self.last_fault} {tally})."
+            f"deployment later ({fault} {tally})."
         )

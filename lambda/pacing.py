@@ -3,17 +3,22 @@
 CloudFormation invokes the function once per resource, all at once: a stack of N pools is N invocations
 against one rate-limited API, and again on a rollback. The invocations share nothing, so each learns its
 share of the API's rate from its own answers (as botocore's adaptive mode and TCP do): a throttled or
-failed request widens the gap this invocation leaves before its next request, a served one narrows it.
-The herd's requests so converge on the rate the API admits. Until the first refusal there is no gap: a
-lone deployment goes at full speed.
+failed request widens the gap this invocation leaves before its next request, served ones narrow it. The
+herd's requests so converge on the rate the API admits. Until the first refusal there is no gap: a lone
+deployment goes at full speed.
 
-The gap after a refusal grows with the *time* this invocation has spent being refused since it was last
-served, not with the number of refusals. Invocations that started together so keep similar gaps whatever
-their luck, and no unlucky few fall far behind the rest, as they do when each refusal doubles the gap and
-luck compounds. The constants were chosen with the herd simulation (tests/simulation, `make bench`).
+Three choices, each made with the herd simulation (tests/simulation, `make bench`):
+- The gap after a refusal is a function of the time since this contention began (the first refusal after
+  a gap of none), not of this invocation's luck. Invocations that started together so keep the same gap
+  whatever their luck and finish together: when each refusal widens the gap of the one refused, the
+  unlucky few fall far behind and the stack waits for them, with the API idle.
+- The gap grows linearly with that time (`backoff`), and along a square root (`steep`, faster at first)
+  once this invocation has been refused `steep_after` times: a small herd is refused a few times and keeps
+  short gaps; a large one learns long gaps in a few refusals instead of ten.
+- A run of served requests narrows the gap ever faster (`narrow`, then its square, ...): the API has room.
 
-Every request of the invocation (read, update, tags) goes through one `Pacing`, so a busy pool is also
-polled no faster than the invocation's share. Standard library only.
+Every request of the invocation (read, update, tags, CloudFormation reads) goes through one `Pacing`, so a
+busy pool is also polled no faster than the invocation's share. Standard library only.
 """
 
 from __future__ import annotations
@@ -29,16 +34,19 @@ class Pacing:
 
     clock: Callable[[], float]
     rng: random.Random = field(default_factory=random.Random)
-    first_gap: float = 3.0  # after the first refusal
-    backoff: float = 0.4  # after later ones: this share of the time spent being refused
-    narrow: float = 0.5  # a served request multiplies the gap by this
+    first_gap: float = 3.0  # the least gap after a refusal; a gap narrowed below half of it is none
+    backoff: float = 0.15  # after a refusal: this share of the time since the contention began ...
+    steep: float = 2.0  # ... or, once refused `steep_after` times, this many square roots of that time
+    steep_after: int = 4
+    narrow: float = 0.8  # served requests in a row multiply the gap by this, its square, its cube, ...
     max_gap: float = 60.0
     gap: float = 0.0
     requests: int = 0
     faults: int = 0
+    _served_in_a_row: int = field(default=0, repr=False)
     _last_start: float = field(default=0.0, repr=False)
     _not_before: float = field(default=float("-inf"), repr=False)
-    _refused_since: float | None = field(default=None, repr=False)
+    _contended_since: float | None = field(default=None, repr=False)
 
     def wait(self) -> float:
         """Seconds to wait before the next request may start (0 when it may start now)."""
@@ -50,19 +58,25 @@ class Pacing:
 
     def served(self) -> None:
         """The API answered (an error about the request itself, such as NotFound, counts): narrow the gap."""
-        self._refused_since = None
-        narrower = self.gap * self.narrow
+        self._served_in_a_row += 1
+        narrower = self.gap * self.narrow**self._served_in_a_row
         self.gap = narrower if narrower >= self.first_gap / 2 else 0.0
+        if not self.gap:
+            self._contended_since = None  # the contention is over; the next refusal begins another
         self._not_before = self._last_start + self._jittered(self.gap)
 
     def refused(self) -> None:
         """Throttled, a 5xx or a connection fault: widen the gap."""
         self.faults += 1
+        self._served_in_a_row = 0
         now = self.clock()
-        if self._refused_since is None:
-            self._refused_since = self._last_start
-        refused_for = now - self._refused_since
-        self.gap = min(self.max_gap, max(self.first_gap, self.gap, self.backoff * refused_for))
+        if self._contended_since is None:
+            self._contended_since = self._last_start
+        contended = now - self._contended_since
+        gap = max(self.first_gap, self.backoff * contended)
+        if self.faults >= self.steep_after:
+            gap = max(gap, self.steep * contended**0.5)
+        self.gap = min(self.max_gap, gap)
         self._not_before = now + self._jittered(self.gap)
 
     def _jittered(self, gap: float) -> float:

@@ -38,19 +38,39 @@ def test_an_invocation_never_refused_sends_without_waiting():
     assert clock.sleeps == [0.0] * 5
 
 
-def test_the_gap_after_refusals_grows_with_the_time_spent_being_refused():
+def test_the_gap_after_refusals_grows_with_the_time_since_the_contention_began():
     clock = FakeClock()
     pace = pacing(clock)
 
     gaps = []
-    for _ in range(8):
+    for _ in range(12):
         request(pace, clock, served=False)
         gaps.append(pace.gap)
 
     assert gaps[0] == pace.first_gap
     assert gaps == sorted(gaps)
-    assert gaps[-1] == pytest.approx(pace.backoff * clock.now, rel=0.3)
-    assert gaps[-1] <= pace.max_gap
+    contended = clock.now  # the first request started at 0
+    assert gaps[-1] == pytest.approx(
+        min(pace.max_gap, max(pace.backoff * contended, pace.steep * contended**0.5))
+    )
+    assert gaps[pace.steep_after - 1] > gaps[pace.steep_after - 2]  # the steeper rule from then on
+
+
+def test_invocations_refused_at_the_same_time_keep_the_same_gap_whatever_their_luck():
+    clock = FakeClock()
+    unlucky, lucky = pacing(clock), Pacing(clock=clock, rng=random.Random(8))
+    for pace in (unlucky, lucky):
+        pace.started()
+        pace.refused()
+    for second in range(1, 40):
+        clock.now = float(second)
+        unlucky.started()
+        unlucky.refused()
+        lucky.started()
+        lucky.served() if second % 3 else lucky.refused()  # served twice for each refusal
+
+    assert lucky.faults < unlucky.faults
+    assert lucky.gap == unlucky.gap
 
 
 def test_served_requests_narrow_the_gap_back_to_none():
@@ -120,7 +140,7 @@ def test_a_throttled_invocation_also_polls_a_busy_pool_more_slowly():
 
     spacings = [later - earlier for earlier, later in zip(client.reads[1:], client.reads[2:], strict=False)]
     assert spacings
-    assert min(spacings) >= caller.pacing.first_gap * caller.pacing.narrow / 2
+    assert spacings[0] >= caller.pacing.first_gap * caller.pacing.narrow / 2  # paced after the refusal
     assert len(client.reads) < 30 / 1.0  # fewer than the one-a-second an unthrottled poll would make
 
 
@@ -132,6 +152,21 @@ def test_a_herd_of_thirty_pools_all_succeed_at_near_the_rate_the_api_admits():
     assert result.wall_seconds <= 1.5 * result.floor_seconds
     # No unfair tail: the last pool is done soon after most of the others.
     assert result.wall_seconds - result.finished_quantile(0.9) <= 0.25 * result.floor_seconds
+
+
+@pytest.mark.parametrize(("pools", "rate"), [(50, 10.0), (100, 5.0)])
+def test_a_whole_stack_deploys_within_one_and_a_half_floors_in_the_median_of_three_runs(pools, rate):
+    # The benchmark's whole-stack figures (make bench runs them as processes): which invocations the API
+    # happens to serve first varies, so the median run counts, as there.
+    runs = sorted(
+        (simulate_herd(pools, rate, budget_seconds=531.5, seed=seed) for seed in (1, 2, 3)),
+        key=lambda run: run.wall_seconds,
+    )
+    median = runs[1]
+
+    assert all(run.failed == 0 for run in runs)
+    assert median.wall_seconds <= 1.5 * median.floor_seconds
+    assert max(run.requests_per_pool for run in runs) <= REQUESTS_PER_CREATE + 9  # 429s included
 
 
 def test_a_herd_past_what_the_function_time_allows_fails_with_the_throttling_reason():
