@@ -37,6 +37,7 @@ from retention_rules import (
     parse_pool_identifier,
     parse_retention_hours,
     parse_stack_key,
+    pool_arn,
     stack_key,
 )
 from stack_api import StackApi
@@ -187,6 +188,19 @@ def answering(
     return handled
 
 
+def _declared_arn(identifier: str, context: Any) -> str | None:
+    """The ARN of the pool an identifier names, a name completed with the function's own partition,
+    region and account (None when the function's ARN does not say them)."""
+    pool = parse_pool_identifier(identifier)
+    if pool.region is not None:
+        return identifier
+    parts = str(getattr(context, "invoked_function_arn", "")).split(":")
+    account = account_of(context)
+    if account is None:
+        return None
+    return pool_arn(parts[1], os.environ.get("AWS_REGION") or parts[3], account, pool.name)
+
+
 def _resource(event: dict[str, Any]) -> Resource:
     return Resource(str(event["StackId"]), str(event["LogicalResourceId"]))
 
@@ -223,7 +237,12 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
             ) from None
         if event["RequestType"] != "Update" or isinstance(error, StaleEvent):
             raise
-        if not stacks.rolling_back(declared.resource.stack_id):
+        # Asked on time of its own, since the invocation's may be what ran out: the answering margin keeps a
+        # request's timeouts for one under way, and none is now.
+        reserve = Caller(Deadline(CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS))
+        if not StackApi(stack_client_for, reserve, account_of(context)).rolling_back(
+            declared.resource.stack_id
+        ):
             raise
         # A rollback's Update that cannot finish answers SUCCESS: UPDATE_ROLLBACK_FAILED would block every
         # pipeline behind the stack and put nothing back either.
@@ -233,7 +252,14 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
             declared.hours,
             error,
         )
-        return str(event.get("PhysicalResourceId") or pools.pool_arn or declared.pool_identifier)
+        # The id of the pool the old properties name, not the event's: when the failed update moved the
+        # resource to another pool, the id changing back is what makes CloudFormation send the Delete that
+        # undoes that pool's change.
+        return (
+            pools.pool_arn
+            or _declared_arn(declared.pool_identifier, context)
+            or str(event["PhysicalResourceId"])
+        )
     finally:
         if pools.pool_arn:
             helper.PhysicalResourceId = pools.pool_arn

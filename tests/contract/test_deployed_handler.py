@@ -303,6 +303,30 @@ def test_a_pool_busy_beyond_the_functions_time_fails_with_its_own_reason(invoke,
     assert invocation.body["Reason"] != "Execution timed out"
 
 
+@pytest.mark.parametrize("trouble", ["busy", "throttled"])
+def test_a_rollback_update_that_runs_out_of_time_answers_success_with_the_old_pools_id(
+    invoke, pool_api, stack_api, trouble
+):
+    # GIVEN a failed update that moved the resource to other-pool, and meeting-audio busy beyond the time,
+    # or its API throttling until the time is gone (the invocation's pacing then outlasts it)
+    pool_api.add_pool("meeting-audio", retention=24)
+    pool_api.transition_seconds = 120.0
+    if trouble == "throttled":
+        pool_api.fail("GET", "ThrottledClientException", times=1000)
+    moved_to = pool_api.add_pool("other-pool", retention=48)
+    stack_api.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+
+    # WHEN the rollback's Update (back to meeting-audio) uses up the invocation's time
+    invocation = invoke(event("Update", PhysicalResourceId=moved_to.arn), budget_seconds=72.0)
+
+    # THEN it answers SUCCESS, not UPDATE_ROLLBACK_FAILED, says what to set by hand, and names the pool its
+    # old properties declare: the id changing back brings the Delete that undoes other-pool's change
+    assert invocation.body["Status"] == "SUCCESS", invocation.body
+    assert invocation.body["PhysicalResourceId"] == ARN
+    assert "pool meeting-audio NOT put back to 48 h" in invocation.logs
+    assert "DescribeStacks" in stack_api.calls
+
+
 def test_a_response_url_that_drops_the_first_attempt_still_gets_the_response(
     invoke, pool_api, response_endpoint
 ):
