@@ -2,9 +2,10 @@
 any single call: record before change, change before forget.
 
 Create or Update (`declare`), k = 6 requests on a pool nothing declares yet (4 when it already holds the
-value): read the pool; list its tags; write this declaration (and the original, if none is recorded);
+value): list its tags; read the pool; write this declaration (and the original, if none is recorded);
 list again, so that two deployments declaring the pool differently at the same time see each other and
-neither succeeds alone; ask CloudFormation whether each differing declaration is live (decision.py);
+neither succeeds alone; read the pool again if another declaration was listed (its Delete may be putting
+the pool back meanwhile); ask CloudFormation whether each differing declaration is live (decision.py);
 update and read until settled; forget the declarations found gone. Stopped after the write, the record
 names a declaration whose resource CloudFormation will delete or roll back, which its Delete withdraws.
 
@@ -19,7 +20,7 @@ blocks a stack's deletion or rollback and puts nothing back either.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from decision import Known, Liveness, plan_apply, plan_release
@@ -59,6 +60,7 @@ class Declared:
     restores: bool
     stack_key: str
     creating: bool = False  # a Create: a declaration of this resource already on the pool is not its own
+    pool_arn: str = ""  # the pool's ARN when known without reading the pool (the function's account)
 
 
 def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, Any]:
@@ -73,11 +75,18 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
             f"{'not in the stack' if status == 'GONE' else status}: it was delivered again after "
             "CloudFormation moved on, and nothing was changed."
         )
+    # The record before the pool: a Delete changes the pool before it forgets its declaration, so what the
+    # read after the list shows is at least as new as every change of a Delete the list no longer shows.
+    # (Read first, a Delete that changed the pool and forgot itself in between would go unseen.)
+    arn = declared.pool_arn or str(wait_until_settled(pools, identifier)["PoolArn"])
+    tags = pools.tags(arn, named=identifier)
+    record = _readable(tags, identifier)
     pool = wait_until_settled(pools, identifier)
     arn = str(pool["PoolArn"])
     current = retention_of(pool)
-    tags = pools.tags(arn)
-    record = _readable(tags, identifier)
+    # A Delete of a declaration the list still shows may change the pool after that read: read again once
+    # this declaration is written and listed (below), which that Delete's own list, after its change, sees.
+    delete_may_run = any(d.resource != declared.resource for d in record.declarations)
     # Declarations under this stack's anchor key by an earlier stack of the same name (deleted and created
     # again, its Deletes unable to forget them): asked now, while the anchor still names that stack, since
     # this write replaces it and would leave them unnamed.
@@ -89,13 +98,19 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
         and stacks.liveness(d, str(pool["PoolArn"])).liveness is Liveness.GONE
     }
     mine = record.of(declared.resource)
-    prior = current
-    if mine is not None and mine.prior is not None:
+
+    def prior_at(found: int) -> int:
+        """The value this resource's rollback puts back, the pool holding `found` before this event."""
+        if mine is None or mine.prior is None:
+            return found
         # An Update keeps the value before the resource's Create. A Create meeting a declaration of its own
         # resource is a repeated delivery, or a resource added again after a Delete that could not forget
         # it: its prior is stale, so the rollback of this Create never puts back less than it found.
-        prior = max(mine.prior, current) if declared.creating else mine.prior
-    this = Declaration(declared.resource, declared.hours, declared.restores, prior, declared.stack_key)
+        return max(mine.prior, found) if declared.creating else mine.prior
+
+    this = Declaration(
+        declared.resource, declared.hours, declared.restores, prior_at(current), declared.stack_key
+    )
     try:
         writes = declaration_tags(this)
     except ValueError as error:
@@ -118,10 +133,15 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
             ) from None
         listed = pools.tags(arn)
         record = _readable(listed, identifier)
-        if _ours(listed) != _ours({**tags, **writes}):
-            # Someone else changed the record since the first read: a Delete that ran meanwhile may have put
-            # the pool back, so it is read again. (A Delete still running lists again after its change.)
+        if delete_may_run or _ours(listed) != _ours({**tags, **writes}):
+            # Someone else may have changed the pool since it was read: a Delete that ran meanwhile may have
+            # put it back. (A Delete still running lists again after its change, and sees this declaration.)
             pool = wait_until_settled(pools, identifier)
+            if prior_at(retention_of(pool)) != this.prior:
+                # The rollback must put back what the pool held before this event, not what that Delete
+                # replaced: the declaration is recorded again with the value read now.
+                this = replace(this, prior=prior_at(retention_of(pool)))
+                pools.tag(arn, declaration_tags(this))
     others = [d for d in record.others(declared.resource)]
     # Only declarations of other stacks at another retention can stand in the way: their liveness is asked;
     # the rest are kept as they are (a Delete checks them all).

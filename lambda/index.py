@@ -215,9 +215,11 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
     that follows a failed Create, or the rollback of a failed Update that moved the resource, for this pool,
     so that what was done to it can be undone.
     """
+    request = parse_request(event.get("ResourceProperties") or {}, _resource(event))
     declared = dataclasses.replace(
-        parse_request(event.get("ResourceProperties") or {}, _resource(event)),
+        request,
         creating=event["RequestType"] == "Create",
+        pool_arn=_declared_arn(request.pool_identifier, context) or "",
     )
     region = parse_pool_identifier(declared.pool_identifier).region
     logger.info("%s: pool %s to %s h", event["RequestType"], declared.pool_identifier, declared.hours)

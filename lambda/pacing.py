@@ -8,14 +8,14 @@ herd's requests so converge on the rate the API admits. Until the first refusal 
 deployment goes at full speed.
 
 Three choices, each made with the herd simulation (tests/simulation, `make bench`):
-- The gap after a refusal is a function of the time since this contention began (the first refusal after
-  a gap of none), not of this invocation's luck. Invocations that started together so keep the same gap
-  whatever their luck and finish together: when each refusal widens the gap of the one refused, the
-  unlucky few fall far behind and the stack waits for them, with the API idle.
-- The gap grows linearly with that time (`backoff`), and along a square root (`steep`, faster at first)
-  once this invocation has been refused `steep_after` times: a small herd is refused a few times and keeps
-  short gaps; a large one learns long gaps in a few refusals instead of ten.
-- A run of served requests narrows the gap ever faster (`narrow`, then its square, ...): the API has room.
+- The gap after a refusal grows with the square root of the time since this contention began (the first
+  refusal after a gap of none), which every invocation of a herd shares, not with the refusals this one met:
+  when each refusal widens the gap of the one refused, the unlucky few fall far behind and the stack waits
+  for them with the API idle. The square root grows fast at first (a herd of a hundred learns gaps of
+  twenty seconds in a few refusals, not ten) and slowly later.
+- It is scaled by how much of this invocation's traffic is refused (refusals per request served, up to
+  1.5 of them): a small herd, mostly served, keeps the least gap; a large one, mostly refused, the full one.
+- Served requests in a row narrow the gap ever faster (`narrow`, then its square, ...): the API has room.
 
 Every request of the invocation (read, update, tags, CloudFormation reads) goes through one `Pacing`, so a
 busy pool is also polled no faster than the invocation's share. Standard library only.
@@ -35,14 +35,14 @@ class Pacing:
     clock: Callable[[], float]
     rng: random.Random = field(default_factory=random.Random)
     first_gap: float = 3.0  # the least gap after a refusal; a gap narrowed below half of it is none
-    backoff: float = 0.15  # after a refusal: this share of the time since the contention began ...
-    steep: float = 2.0  # ... or, once refused `steep_after` times, this many square roots of that time
-    steep_after: int = 4
-    narrow: float = 0.8  # served requests in a row multiply the gap by this, its square, its cube, ...
+    steep: float = 2.2  # after a refusal: this many square roots of the seconds since the contention began,
+    full_at: float = 1.5  # scaled by the refusals per served request, the full gap from this many
+    narrow: float = 0.7  # served requests in a row multiply the gap by this, its square, its cube, ...
     max_gap: float = 60.0
     gap: float = 0.0
     requests: int = 0
     faults: int = 0
+    served_requests: int = 0
     _served_in_a_row: int = field(default=0, repr=False)
     _last_start: float = field(default=0.0, repr=False)
     _not_before: float = field(default=float("-inf"), repr=False)
@@ -58,6 +58,7 @@ class Pacing:
 
     def served(self) -> None:
         """The API answered (an error about the request itself, such as NotFound, counts): narrow the gap."""
+        self.served_requests += 1
         self._served_in_a_row += 1
         narrower = self.gap * self.narrow**self._served_in_a_row
         self.gap = narrower if narrower >= self.first_gap / 2 else 0.0
@@ -72,11 +73,9 @@ class Pacing:
         now = self.clock()
         if self._contended_since is None:
             self._contended_since = self._last_start
-        contended = now - self._contended_since
-        gap = max(self.first_gap, self.backoff * contended)
-        if self.faults >= self.steep_after:
-            gap = max(gap, self.steep * contended**0.5)
-        self.gap = min(self.max_gap, gap)
+        pressure = min(1.0, self.faults / (self.served_requests + 1) / self.full_at)
+        gap = self.steep * (now - self._contended_since) ** 0.5 * pressure
+        self.gap = min(self.max_gap, max(self.first_gap, gap))
         self._not_before = now + self._jittered(self.gap)
 
     def _jittered(self, gap: float) -> float:

@@ -65,11 +65,12 @@ class PoolApi:
             return False
         return True
 
-    def tags(self, pool_arn: str) -> dict[str, str]:
+    def tags(self, pool_arn: str, *, named: str = "") -> dict[str, str]:
+        """The pool's tags; errors name the pool as `named` (the identifier as declared) when given."""
         answer = self._request(
             "list the tags of",
             LIST_TAGS,
-            pool_arn,
+            named or pool_arn,
             lambda: self.client.list_tags_for_resource(ResourceARN=pool_arn),
         )
         return {tag["Key"]: tag["Value"] for tag in answer.get("Tags", [])}

@@ -24,6 +24,7 @@ class LambdaContext:
 
     budget_seconds: float = 600.0
     function_name: str = "kvs-pool-retention-handler"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:111122223333:function:kvs-pool-retention-handler"
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
     _end: float = field(init=False)
 

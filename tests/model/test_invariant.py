@@ -41,6 +41,7 @@ from stack_api import StackApi
 from tests.fakes import FakeClock
 from tests.model.fakes import (
     ACCOUNT,
+    POOL_ARN,
     POOL_NAME,
     POOL_OPERATIONS,
     REGION,
@@ -429,6 +430,7 @@ class PoolDeclarations(RuleBasedStateMachine):
             resource.restores,
             stack_key(name, ACCOUNT, REGION),
             creating=event == "Create",
+            pool_arn=POOL_ARN,
         )
         writes_before = len(self.pool.writes)
         try:

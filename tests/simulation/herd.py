@@ -127,8 +127,8 @@ class HerdResult:
         return times[min(len(times) - 1, int(fraction * len(times)))]
 
 
-# The pool API requests a lone Create makes on a pool nothing declares yet (declaring.py): read, list tags,
-# tag, list tags, read again, update, read (and one DescribeStackResource of its own resource, another API).
+# The pool API requests a lone Create makes on a pool nothing declares yet (declaring.py): list tags, read,
+# tag, list tags, update, read (and one DescribeStackResource of its own resource, another API).
 REQUESTS_PER_CREATE = 6
 
 
@@ -158,7 +158,7 @@ def simulate_herd(
         cloudformation.declare(resource.stack_id, resource.logical_id, arn, "CREATE_IN_PROGRESS")
         stacks = StackApi(cloudformation, caller, account=None)  # type: ignore[arg-type]
         try:
-            declare(pools, stacks, Declared(resource, name, 48, False, STACK_KEY))
+            declare(pools, stacks, Declared(resource, name, 48, False, STACK_KEY, pool_arn=arn))
             succeeded, reason = True, ""
         except RetentionError as error:
             succeeded, reason = False, str(error)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from calls import Caller, Deadline
-from declarations import Resource, stack_tag
+from declarations import Resource, read_record, stack_tag
 from declaring import Declared, declare, withdraw
 from errors import DeclarationConflict, InvalidRecord, InvalidRequest
 from pool_api import PoolApi as PoolClient
@@ -79,7 +79,7 @@ class World:
         self, hours: int, *, restores: bool = False, resource: Resource = RESOURCE, key: str = STACK_KEY
     ) -> dict[str, Any]:
         pools, stacks = self.clients(300)
-        return declare(pools, stacks, Declared(resource, POOL_NAME, hours, restores, key))
+        return declare(pools, stacks, Declared(resource, POOL_NAME, hours, restores, key, pool_arn=POOL_ARN))
 
     def withdraw(
         self,
@@ -120,9 +120,9 @@ def others(hours: int, **options: Any) -> dict[str, str]:
 def test_a_lone_create_on_a_fresh_pool_makes_k_requests_recording_before_changing(world):
     settled = world.declare(48)
 
-    # CloudFormation first (is the resource being created?), then the pool: read, list, record, list,
+    # CloudFormation first (is the resource being created?), then the pool: list, read, record, list,
     # update, read until settled.
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, UPDATE, GET]
+    assert world.log == [CHECK, LIST, GET, TAG, LIST, UPDATE, GET]
     assert len(pool_requests(world)) == REQUESTS_PER_CREATE  # the benchmark's k
     assert settled["StreamConfiguration"]["DataRetentionInHours"] == 48
     assert world.pool.retention == 48
@@ -146,11 +146,38 @@ def test_a_create_reads_the_pool_again_when_a_delete_changed_the_record_between_
     pools.client.tag_resource = tag_while_other_withdraws  # type: ignore[method-assign]
 
     # WHEN this resource declares 48 h, having read the pool at 48 h before that Delete
-    declare(pools, stacks, Declared(RESOURCE, POOL_NAME, 48, False, STACK_KEY))
+    declare(pools, stacks, Declared(RESOURCE, POOL_NAME, 48, False, STACK_KEY, pool_arn=POOL_ARN))
 
-    # THEN the changed record makes it read the pool again, and it sets 48 h
-    assert world.log[world.log.index(TAG) + 1 :][:3] == [LIST, GET, UPDATE]
+    # THEN the changed record makes it read the pool again, records the 24 h it now found as what its
+    # rollback would put back, and sets 48 h
+    assert world.log[world.log.index(TAG) + 1 :][:4] == [LIST, GET, TAG, UPDATE]
     assert world.pool.retention == 48
+    assert read_record(world.pool.tags).of(RESOURCE).prior == 24
+
+
+def test_a_create_reads_the_pool_again_when_a_delete_it_listed_may_change_it_meanwhile(world):
+    # GIVEN OTHER declares the pool at 48 h (original 24 h), with restore_on_delete, and is being deleted
+    world.holds(48, others(48, restores=True, original=24))
+    world.declared_elsewhere("DELETE_IN_PROGRESS")
+    pools, stacks = world.clients(300)
+    tag = pools.client.tag_resource
+
+    def tag_while_other_restores(**request: Any) -> Any:
+        # OTHER's Delete puts back the original after this Create read the pool, and forgets its record
+        # only after this Create's second list: the record this Create lists has not changed
+        world.pool.retention = 24
+        return tag(**request)
+
+    pools.client.tag_resource = tag_while_other_restores  # type: ignore[method-assign]
+
+    # WHEN this resource declares 48 h
+    declare(pools, stacks, Declared(RESOURCE, POOL_NAME, 48, False, STACK_KEY, pool_arn=POOL_ARN))
+
+    # THEN it reads the pool again after its second list, sets 48 h, and records 24 h as what its
+    # rollback would put back (not the 48 h that Delete replaced)
+    assert world.log[world.log.index(TAG) + 1 :][:2] == [LIST, GET]
+    assert world.pool.retention == 48
+    assert read_record(world.pool.tags).of(RESOURCE).prior == 24
 
 
 def test_a_create_on_a_pool_already_at_the_value_makes_no_update(world):
@@ -158,7 +185,7 @@ def test_a_create_on_a_pool_already_at_the_value_makes_no_update(world):
 
     world.declare(48)
 
-    assert world.log == [CHECK, GET, LIST, TAG, LIST]
+    assert world.log == [CHECK, LIST, GET, TAG, LIST]
     assert world.pool.tags == record_of(48, prior=48, original=48)
 
 
@@ -168,7 +195,7 @@ def test_a_repeated_create_finds_its_declaration_recorded_and_only_reads(world):
 
     world.declare(48)
 
-    assert world.log == [CHECK, GET, LIST]
+    assert world.log == [CHECK, LIST, GET]
 
 
 def test_an_update_to_new_hours_keeps_the_prior_and_original_of_the_first_create(world):
@@ -190,7 +217,8 @@ def test_a_conflicting_live_declaration_is_refused_before_any_update_naming_it(w
     assert str(refused.value).startswith(
         f"Pool {POOL_NAME} is declared at 72 h by stack Audio (resource Meeting); this resource declares 48 h"
     )
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, CHECK, STATUS, UNTAG]
+    # (read again after the second list: the other declaration's Delete might be changing the pool)
+    assert world.log == [CHECK, LIST, GET, TAG, LIST, GET, CHECK, STATUS, UNTAG]
     assert world.pool.retention == 72
     # Recorded before deciding, taken back once refused: nobody reads a value nothing will apply.
     assert world.pool.tags == others(72, prior=24, original=24)
@@ -251,7 +279,7 @@ def test_stale_declarations_are_forgotten_only_after_the_change(world):
 
     world.declare(48)
 
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, CHECK, UPDATE, GET, UNTAG]
+    assert world.log == [CHECK, LIST, GET, TAG, LIST, GET, CHECK, UPDATE, GET, UNTAG]
     assert world.pool.retention == 48
     assert world.pool.tags == record_of(48, prior=72, original=24)
 
@@ -290,7 +318,7 @@ def test_a_pool_without_tag_room_fails_the_create_before_any_change(world):
     assert str(refused.value).startswith(
         f"Could not record the declaration on pool {POOL_NAME} (kept in tags on the pool): free a tag"
     )
-    assert world.log == [CHECK, GET, LIST, TAG]
+    assert world.log == [CHECK, LIST, GET, TAG]
     assert world.pool.retention == 24
 
 
@@ -302,7 +330,7 @@ def test_a_damaged_record_fails_a_create_naming_the_tag(world):
     ):
         world.declare(48)
 
-    assert world.log == [CHECK, GET, LIST]
+    assert world.log == [CHECK, LIST]  # the record is read first: the pool is not read
 
 
 # --- Delete ------------------------------------------------------------------------------------------
@@ -507,7 +535,7 @@ def test_a_0_2_0_record_is_rewritten_by_its_owners_next_update(world):
 
     world.declare(48, restores=True)
 
-    assert world.log == [CHECK, GET, LIST, TAG, LIST, UNTAG]
+    assert world.log == [CHECK, LIST, GET, TAG, LIST, UNTAG]
     assert world.pool.tags == {"team": "media", **record_of(48, restores=True, prior=48, original=24)}
 
 

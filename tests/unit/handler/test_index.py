@@ -142,12 +142,12 @@ def expect_create(
     stack_api: Stubber | None = None,
 ) -> None:
     """A lone Create on a pool nothing declares: its resource's status (when `stack_api` is given), then
-    read, list tags, record, list and read again, update, read."""
+    list tags, read, record, list again, update, read."""
     record = declared(hours, restores=restores, prior=current, original=current)
     if stack_api is not None:
         expect_own_status(stack_api)
-    expect_get(stubber, current, identifier=identifier)
     expect_tags(stubber, POOL_ARN, {})
+    expect_get(stubber, current, identifier=identifier)
     expect_tagging(stubber, POOL_ARN, record)
     expect_tags(stubber, POOL_ARN, record)
     if current != hours:
@@ -189,8 +189,8 @@ def test_create_reports_the_pool_with_its_arn_as_physical_id(responses, stubber,
 def test_an_update_finding_its_declaration_recorded_and_applied_only_reads(
     responses, stubber, lambda_context
 ):
-    expect_get(stubber, 48)
     expect_tags(stubber, POOL_ARN, declared(48, prior=24, original=24))
+    expect_get(stubber, 48)
 
     run(cloudformation_event("Update", PhysicalResourceId=POOL_ARN), lambda_context)
 
@@ -209,8 +209,8 @@ def moved_to_other_pool() -> dict:
 
 def test_identifier_change_returns_the_new_pool_arn_as_physical_id(responses, stubber, lambda_context):
     other = POOL_ARN.replace(POOL_NAME, "other-pool")
-    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
     expect_tags(stubber, other, {})
+    expect_get(stubber, 48, identifier="other-pool", name="other-pool")
     expect_tagging(stubber, other, declared(48, original=48))
     expect_tags(stubber, other, declared(48, original=48))
 
@@ -220,8 +220,8 @@ def test_identifier_change_returns_the_new_pool_arn_as_physical_id(responses, st
 
 
 def test_rollback_with_invalid_old_properties_succeeds(responses, stubber, lambda_context):
-    expect_get(stubber, 48)
     expect_tags(stubber, POOL_ARN, declared(48, prior=24, original=24))
+    expect_get(stubber, 48)
     event = cloudformation_event(
         "Update",
         PhysicalResourceId=POOL_ARN,
@@ -235,8 +235,8 @@ def test_rollback_with_invalid_old_properties_succeeds(responses, stubber, lambd
 
 def test_a_pool_arn_is_read_through_its_own_region(responses, stubber, lambda_context):
     arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
+    expect_tags(stubber, arn, declared(48, original=48))
     expect_get(stubber, 48, identifier=arn)
-    expect_tags(stubber, POOL_ARN, declared(48, original=48))
 
     run(cloudformation_event("Create", {"PoolIdentifier": arn, "DataRetentionInHours": "48"}), lambda_context)
 
@@ -358,8 +358,11 @@ def test_an_unexpected_error_is_reported_without_a_traceback(responses, monkeypa
 
 def test_a_long_reason_keeps_its_beginning(responses, stubber, lambda_context):
     identifier = "p" * 128
-    stubber.add_client_error(
-        GET, service_error_code="NotFoundException", service_message="x" * 400, http_status_code=404
+    stubber.add_client_error(  # the record is read first
+        "list_tags_for_resource",
+        service_error_code="NotFoundException",
+        service_message="x" * 400,
+        http_status_code=404,
     )
 
     run(
@@ -398,8 +401,8 @@ def test_restore_on_delete_records_the_declaration_and_the_original_before_the_f
 
 
 def test_a_later_change_keeps_the_first_recorded_prior_and_original(responses, stubber, lambda_context):
-    expect_get(stubber, 48)
     expect_tags(stubber, POOL_ARN, declared(48, restores=True, prior=24, original=24))
+    expect_get(stubber, 48)
     expect_tagging(stubber, POOL_ARN, declared(72, restores=True, prior=24))
     expect_tags(stubber, POOL_ARN, declared(72, restores=True, prior=24, original=24))
     expect_update(stubber, 72)
@@ -463,6 +466,7 @@ def test_delete_with_restore_after_a_create_that_failed_before_reading_calls_not
 
 
 def test_a_failed_create_that_read_the_pool_answers_with_its_arn(responses, stubber, lambda_context):
+    expect_tags(stubber, POOL_ARN, {})
     expect_get(stubber, 24, "FAILED")
 
     run(cloudformation_event("Create"), lambda_context)
@@ -477,6 +481,7 @@ def test_a_failed_update_that_moved_the_resource_answers_with_the_new_pools_arn(
     responses, stubber, lambda_context
 ):
     other = POOL_ARN.replace(POOL_NAME, "other-pool")
+    expect_tags(stubber, other, {})
     stubber.add_response(
         GET,
         {"KinesisVideoStreamPoolConfiguration": pool_configuration(24, "FAILED", name="other-pool")},
@@ -504,10 +509,11 @@ def test_a_create_conflicting_with_another_stacks_declaration_fails_naming_it_wi
 ):
     theirs = declared(72, resource=Resource(OTHER_STACK, "Meeting"), key="0123456789abcdef", original=24)
     ours = declared(48, prior=72)
-    expect_get(stubber, 72)
     expect_tags(stubber, POOL_ARN, theirs)
+    expect_get(stubber, 72)
     expect_tagging(stubber, POOL_ARN, ours)
     expect_tags(stubber, POOL_ARN, {**theirs, **ours})
+    expect_get(stubber, 72)  # read again: a Delete of the declaration listed may be changing the pool
     expect_live(stack_api, OTHER_STACK, "Meeting")
     expect_status(stack_api, "CREATE_IN_PROGRESS")
     expect_untagging(stubber, POOL_ARN, list(ours))  # taken back before the answer
@@ -642,14 +648,16 @@ def test_a_pool_in_another_region_denied_says_to_declare_it_with_pool_arn(
 ):
     monkeypatch.setattr(calls, "ACCESS_DENIED_RETRY_DELAYS", (0.01,) * 4)
     arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
-    for _ in range(5):
-        stubber.add_client_error(GET, service_error_code="AccessDeniedException", http_status_code=403)
+    for _ in range(5):  # its record is read first
+        stubber.add_client_error(
+            "list_tags_for_resource", service_error_code="AccessDeniedException", http_status_code=403
+        )
 
     run(cloudformation_event("Create", {"PoolIdentifier": arn, "DataRetentionInHours": "48"}), lambda_context)
 
     reason = only(responses)["Reason"]
     assert reason.startswith(
         "Access denied to a pool in eu-central-1, outside the stack's region (us-east-1): declare it with "
-        "pool_arn or as a literal ARN, so that its ARN is granted (chime:GetMediaPipeline"
+        "pool_arn or as a literal ARN, so that its ARN is granted (chime:ListTagsForResource"
     )
     assert len(reason) <= 256
