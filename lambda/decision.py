@@ -19,8 +19,9 @@ or prior value it must return to, states. So:
   not ask for the original back.
 
 Liveness is CloudFormation's answer (stack_api): a declaration whose resource is being deleted (LEAVING)
-holds the pool against a Create or Update that would change it, but not against another Delete: two stacks
-deleted together must not both leave the pool changed. UNKNOWN never counts as gone: a Delete that would
+holds the pool against a Create or Update that would lower it (should that deletion fail, the resource
+stays), not against one that raises it, and not against another Delete: two stacks deleted together must
+not both leave the pool changed. UNKNOWN never counts as gone: a Delete that would
 lower the pool while a declaration's liveness is unknown leaves it and says what to set by hand.
 Standard library only.
 """
@@ -98,6 +99,10 @@ def plan_apply(pool: str, this: Declaration, others: Sequence[Known], *, rollbac
         if other.hours is None or other.hours == this.hours:
             continue
         if other.resource.stack_id == this.resource.stack_id:
+            continue
+        if known.liveness is Liveness.LEAVING and other.hours < this.hours:
+            # Its Delete, already sent, raises the pool to this declaration when it sees it (declaring.py):
+            # refusing here would leave the pool raised for a declaration that was taken back.
             continue
         return ApplyPlan(this.hours, _conflict(pool, this, known), forget)
     return ApplyPlan(this.hours, None, forget)

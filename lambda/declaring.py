@@ -9,7 +9,8 @@ the pool back meanwhile); ask CloudFormation whether each differing declaration 
 update and read until settled; forget the declarations found gone. Stopped after the write, the record
 names a declaration whose resource CloudFormation will delete or roll back, which its Delete withdraws.
 
-Delete (`withdraw`): list the tags; ask whether every other declaration is live; read the pool; set the
+Delete (`withdraw`): list the tags; ask CloudFormation whether its own resource is still there (a late or
+repeated Delete does nothing) and whether every other declaration is live; read the pool; set the
 value the decision gives; then forget this declaration (the whole record if it was the last). Stopped
 before the forget, the declaration stays and its next Delete, or any later reader finding it gone, acts
 again with the same outcome. A Delete never fails for trouble with the pool: what it could not put back
@@ -231,6 +232,13 @@ def withdraw(
         this = Declaration(resource, hours, True, record.original)  # 0.1.0's record
     if this is None and not record.declarations:
         return f"pool {pool_arn}: nothing recorded on it by this resource or any other, left as it is"
+    if this is not None and stacks.still_declares(resource, pool_arn):
+        # CloudFormation marks a resource DELETE_IN_PROGRESS before its Delete, and a replaced one has
+        # another physical id: this Delete arrived again after the resource was added back (same logical id).
+        return (
+            f"pool {pool_arn}: CloudFormation reports {resource} present with this pool, so this Delete is a "
+            "late or repeated delivery: nothing done"
+        )
     others = [stacks.liveness(d, pool_arn) for d in record.others(resource)]
     rollback = False
     if this is not None:

@@ -91,6 +91,16 @@ class StackApi:
             return None
         return str(detail.get("ResourceStatus", "")) or None
 
+    def still_declares(self, resource: Resource, pool_arn: str) -> bool:
+        """Whether CloudFormation reports the resource present and not being deleted, with this pool as its
+        physical id: a Delete for it then is a late or repeated delivery. False when it cannot be read."""
+        try:
+            detail = self._describe_resource(resource)
+        except (ClientError, RetentionError, BotoCoreError):
+            return False
+        status = str(detail.get("ResourceStatus", ""))
+        return not status.startswith("DELETE") and detail.get("PhysicalResourceId") == pool_arn
+
     def _describe_resource(self, resource: Resource) -> dict[str, Any]:
         """DescribeStackResource in the resource's stack's region: its StackResourceDetail."""
         answer: Any = self.caller.call(

@@ -89,6 +89,14 @@ def test_another_stacks_declaration_at_other_hours_is_refused_naming_it(liveness
     )
 
 
+def test_a_leaving_declaration_does_not_hold_the_pool_against_a_create_that_raises_it():
+    """S's Delete, already sent, raises the pool to T's declaration when it sees it: refusing T would leave
+    the pool raised for a declaration taken back."""
+    plan = apply(declared(T, "Audio", 72), known(declared(S, "Meeting", 48, restores=True), LEAVING))
+
+    assert plan == ApplyPlan(72, None, ())
+
+
 def test_a_declaration_whose_liveness_is_unknown_is_refused_saying_what_could_not_be_checked():
     plan = apply(
         declared(T, "Audio", 72),
@@ -582,4 +590,7 @@ def test_property_an_accepted_change_sets_no_value_another_stack_holds_different
         for other in others:
             theirs = other.declaration
             if other.liveness is not GONE and theirs.resource.stack_id != this.resource.stack_id:
-                assert theirs.hours in (None, this.hours)
+                # A leaving declaration holds the pool only against lowering it.
+                assert theirs.hours in (None, this.hours) or (
+                    other.liveness is LEAVING and theirs.hours < this.hours
+                )

@@ -89,6 +89,9 @@ class World:
         resource: Resource = RESOURCE,
         seconds: float = 300,
     ) -> str:
+        if (STACK_ID, resource.logical_id) in self.cfn.resources and resource.stack_id == STACK_ID:
+            # As CloudFormation marks a resource before it sends the resource's Delete
+            self.cfn.declare(STACK_ID, resource.logical_id, POOL_ARN, "DELETE_IN_PROGRESS")
         pools, stacks = self.clients(seconds, delete=True)
         return withdraw(pools, stacks, resource, POOL_ARN, restores=restores, hours=hours)
 
@@ -342,10 +345,25 @@ def test_the_last_restoring_declaration_puts_back_the_original_then_forgets_the_
     line = world.withdraw(restores=True)
 
     assert line == f"pool {POOL_ARN}: back to its original, 24 h"
-    # The change before the forget; the tags listed again after it, for a Create declaring meanwhile.
-    assert world.log == [LIST, STATUS, GET, UPDATE, GET, LIST, UNTAG]
+    # Its own resource asked first (a late Delete does nothing); the change before the forget; the tags
+    # listed again after it, for a Create declaring meanwhile.
+    assert world.log == [LIST, CHECK, STATUS, GET, UPDATE, GET, LIST, UNTAG]
     assert world.pool.retention == 24
     assert world.pool.tags == {"team": "media"}
+
+
+def test_a_delete_delivered_again_after_its_resource_was_added_back_does_nothing(world):
+    """The resource was removed (its Delete restored 24 h), then added back at 48 h under the same logical
+    id; the first Delete, delivered again, must not take the new declaration for its own."""
+    world.holds(48, record_of(48, restores=True, prior=24, original=24))
+    world.cfn.declare(STACK_ID, RESOURCE.logical_id, POOL_ARN, "CREATE_COMPLETE")
+    pools, stacks = world.clients(300, delete=True)
+
+    line = withdraw(pools, stacks, RESOURCE, POOL_ARN, restores=True, hours=48)
+
+    assert "late or repeated delivery: nothing done" in line
+    assert world.pool.retention == 48
+    assert world.pool.tags == record_of(48, restores=True, prior=24, original=24)
 
 
 def test_a_plain_delete_leaves_the_pool_and_forgets_the_record(world):

@@ -116,7 +116,8 @@ def expect_live(stack_api: Stubber, stack_id: str, logical_id: str) -> None:
 
 
 def expect_own_status(stack_api: Stubber, status: str = "CREATE_IN_PROGRESS") -> None:
-    """CloudFormation's status of the events' own resource, which a Create or Update asks first."""
+    """CloudFormation's status of the events' own resource, which a Create or Update asks first, and a
+    Delete that finds its declaration (DELETE_IN_PROGRESS: not a late or repeated delivery)."""
     stack_api.add_response(
         "describe_stack_resource",
         {
@@ -435,6 +436,7 @@ def test_delete_with_restore_puts_back_the_original_and_drops_the_record(
 ):
     record = declared(48, restores=True, prior=24, original=24)
     expect_tags(stubber, POOL_ARN, record)
+    expect_own_status(stack_api, "DELETE_IN_PROGRESS")
     expect_status(stack_api, "DELETE_IN_PROGRESS")
     expect_put_back(stubber, 48, 24, record)
     expect_untagging(stubber, POOL_ARN, sorted(record))
@@ -542,6 +544,7 @@ def test_a_delete_without_restore_on_delete_leaves_the_pool_unless_it_rolls_back
 ):
     record = declared(48, prior=24, original=24)
     expect_tags(stubber, POOL_ARN, record)
+    expect_own_status(stack_api, "DELETE_IN_PROGRESS")
     expect_status(stack_api, status)
     if put_back:  # to the value before this resource's Create
         expect_put_back(stubber, 48, 24, record)
@@ -559,6 +562,7 @@ def test_a_delete_that_cannot_read_its_stack_says_what_to_set_if_it_rolls_back(
 ):
     record = declared(48, prior=24, original=24)
     expect_tags(stubber, POOL_ARN, record)
+    expect_own_status(stack_api, "DELETE_IN_PROGRESS")
     stack_api.add_client_error("describe_stacks", service_error_code="AccessDenied", http_status_code=403)
     expect_get(stubber, 48, identifier=POOL_ARN)
     expect_untagging(stubber, POOL_ARN, sorted(record))
