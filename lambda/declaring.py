@@ -138,7 +138,9 @@ def declare(pools: PoolApi, stacks: StackApi, declared: Declared) -> dict[str, A
             # Someone else may have changed the pool since it was read: a Delete that ran meanwhile may have
             # put it back. (A Delete still running lists again after its change, and sees this declaration.)
             pool = wait_until_settled(pools, identifier)
-            if prior_at(retention_of(pool)) != this.prior:
+            # (At this declaration's own hours, a Delete may have raised it for this declaration, recording
+            # its prior itself: kept.)
+            if prior_at(retention_of(pool)) != this.prior and retention_of(pool) != this.hours:
                 # The rollback must put back what the pool held before this event, not what that Delete
                 # replaced: the declaration is recorded again with the value read now.
                 this = replace(this, prior=prior_at(retention_of(pool)))
@@ -271,18 +273,16 @@ def withdraw(
         everything = plan.forget_record
         if plan.hours is not None:
             settled = set_retention(pools, pool_arn, plan.hours, pool)
-            # A declaration written since the record was read (a Create running now) holds the pool too.
-            # (0.2.0 slots are never new: a Create writes only declaration tags, and a slot has no `tag`.)
-            newcomers = [
+            # A declaration written or changed since the record was read (a Create or Update running now)
+            # holds the pool too. (0.2.0 slots are never new: a Create writes only declaration tags.)
+            arrived = [
                 d
                 for d in read_record(pools.tags(pool_arn)).declarations
-                if not d.legacy and d.tag not in record.keys
+                if not d.legacy and d.resource != resource and d not in record.declarations
             ]
-            if newcomers:
+            if arrived:
                 everything = False
-                higher = max((d.hours or 0) for d in newcomers)
-                if higher > plan.hours:
-                    set_retention(pools, pool_arn, higher, settled)
+                _raise_for(pools, pool_arn, arrived, record, [*others, *_leaving(this)], plan.hours, settled)
     except PoolNotFound:
         return f"pool {pool_arn} no longer exists: nothing to do"
     except (RetentionError, DamagedRecord) as error:
@@ -303,6 +303,41 @@ def withdraw(
             error,
         )
     return f"pool {pool_arn}: {plan.why}"
+
+
+def _leaving(this: Declaration | None) -> list[Known]:
+    return [] if this is None or this.hours is None else [Known(this, Liveness.LEAVING)]
+
+
+def _raise_for(
+    pools: PoolApi,
+    pool_arn: str,
+    arrived: list[Declaration],
+    record: Record,
+    known: list[Known],
+    hours: int,
+    settled: dict[str, Any],
+) -> None:
+    """Raise the pool a Delete just set to `hours` to the declarations that arrived meanwhile, each as its
+    own Create or Update decides it: one it will refuse (a conflict) is taken back, and must not hold it."""
+    holding = [
+        d
+        for d in arrived
+        if d.hours is not None
+        and plan_apply(
+            pool_arn, d, [k for k in known if k.declaration.resource != d.resource], rollback=False
+        ).refusal
+        is None
+    ]
+    higher = max((d.hours or 0 for d in holding), default=0)
+    if higher <= hours:
+        return
+    # A new declaration's rollback must put back the value this Delete set, not the one it replaced:
+    # recorded before the pool is raised for it. (Its Create, reading the raised value, keeps this one.)
+    for declaration in holding:
+        if declaration.tag not in record.keys and declaration.resource.stack_id:
+            pools.tag(pool_arn, declaration_tags(replace(declaration, prior=hours)))
+    set_retention(pools, pool_arn, higher, settled)
 
 
 def _left(pool_arn: str, why: str) -> str:

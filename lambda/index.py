@@ -229,30 +229,31 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
     try:
         pool = declare(pools, stacks, declared)
     except RetentionError as error:
+        failure = error
         if isinstance(error, AccessDenied) and region not in (None, os.environ.get("AWS_REGION")):
             # An ARN known only at deploy time, declared as pool_identifier, is granted the stack's region.
-            raise AccessDenied(
+            failure = AccessDenied(
                 f"Access denied to a pool in {region}, outside the stack's region "
                 f"({os.environ.get('AWS_REGION')}): declare it with pool_arn or as a literal ARN, so that "
                 f"its ARN is granted ({error.action} on {declared.pool_identifier}).",
                 error.action,
-            ) from None
+            )
         if event["RequestType"] != "Update" or isinstance(error, StaleEvent):
-            raise
-        # Asked on time of its own, since the invocation's may be what ran out: the answering margin keeps a
-        # request's timeouts for one under way, and none is now.
-        reserve = Caller(Deadline(CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS))
-        if not StackApi(stack_client_for, reserve, account_of(context)).rolling_back(
+            raise failure from None
+        # Asked in one attempt of its own, since the invocation's time may be what ran out: the answering
+        # margin keeps one request's timeouts for a request under way, and none is now.
+        one_attempt = Caller(Deadline(0.01))
+        if not StackApi(stack_client_for, one_attempt, account_of(context)).rolling_back(
             declared.resource.stack_id
         ):
-            raise
+            raise failure from None
         # A rollback's Update that cannot finish answers SUCCESS: UPDATE_ROLLBACK_FAILED would block every
         # pipeline behind the stack and put nothing back either.
         logger.warning(
             "Update, rollback: pool %s NOT put back to %s h: %s Set it by hand.",
             declared.pool_identifier,
             declared.hours,
-            error,
+            failure,
         )
         # The id of the pool the old properties name, not the event's: when the failed update moved the
         # resource to another pool, the id changing back is what makes CloudFormation send the Delete that

@@ -93,13 +93,16 @@ class StackApi:
 
     def still_declares(self, resource: Resource, pool_arn: str) -> bool:
         """Whether CloudFormation reports the resource present and not being deleted, with this pool as its
-        physical id: a Delete for it then is a late or repeated delivery. False when it cannot be read."""
+        physical id or none yet: a Delete for it then is a late or repeated delivery (CloudFormation marks a
+        resource DELETE_IN_PROGRESS before its Delete, and describes a replaced one by its new physical id).
+        False when it cannot be read."""
         try:
             detail = self._describe_resource(resource)
         except (ClientError, RetentionError, BotoCoreError):
             return False
         status = str(detail.get("ResourceStatus", ""))
-        return not status.startswith("DELETE") and detail.get("PhysicalResourceId") == pool_arn
+        # No physical id yet: added back and being created now (its Create has written its declaration).
+        return not status.startswith("DELETE") and detail.get("PhysicalResourceId", "") in ("", pool_arn)
 
     def _describe_resource(self, resource: Resource) -> dict[str, Any]:
         """DescribeStackResource in the resource's stack's region: its StackResourceDetail."""

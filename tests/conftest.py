@@ -158,6 +158,10 @@ def invoke(
     def run(event: dict, budget_seconds: float = 600.0, response_query: str = "") -> Invocation:
         """`response_query` is added to the response URL's query (its signing date and expiry, say)."""
         url = response_endpoint.url + (f"&{response_query}" if response_query else "")
+        if event["RequestType"] == "Delete":  # as CloudFormation marks a resource before sending its Delete
+            stack_api.stack_resources.setdefault(
+                event["LogicalResourceId"], ("DELETE_IN_PROGRESS", str(event.get("PhysicalResourceId", "")))
+            )
         env = lambda_environment(pool_api.url, response_endpoint.ca_file, stack_api.url)
         before = len(response_endpoint.bodies)
         done = invoke_asset(lambda_asset, runtime_path, {**event, "ResponseURL": url}, env, budget_seconds)

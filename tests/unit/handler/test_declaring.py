@@ -26,6 +26,9 @@ ACCOUNT = "111122223333"
 OTHER_STACK = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Audio/5f6a7b8c"
 OTHER_KEY = stack_key("Audio", ACCOUNT, "us-east-1")
 OTHER = Resource(OTHER_STACK, "Meeting")
+THIRD_STACK = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Support/9a8b7c6d"
+THIRD_KEY = stack_key("Support", ACCOUNT, "us-east-1")
+THIRD = Resource(THIRD_STACK, "Meeting")
 RENAMED = Resource(STACK_ID, "Renamed")  # the same stack's resource after a rename
 OWNER_STACK, OWNER, OWNER_HOURS, SUCCESSOR_STACK, SUCCESSOR = LEGACY_TAGS
 
@@ -352,11 +355,17 @@ def test_the_last_restoring_declaration_puts_back_the_original_then_forgets_the_
     assert world.pool.tags == {"team": "media"}
 
 
-def test_a_delete_delivered_again_after_its_resource_was_added_back_does_nothing(world):
+@pytest.mark.parametrize(
+    ("status", "physical_id"),
+    [("CREATE_COMPLETE", POOL_ARN), ("CREATE_IN_PROGRESS", "")],
+    ids=["created", "creating"],
+)
+def test_a_delete_delivered_again_after_its_resource_was_added_back_does_nothing(world, status, physical_id):
     """The resource was removed (its Delete restored 24 h), then added back at 48 h under the same logical
-    id; the first Delete, delivered again, must not take the new declaration for its own."""
+    id (created, or still being created: no physical id yet); the first Delete, delivered again, must not
+    take the new declaration for its own."""
     world.holds(48, record_of(48, restores=True, prior=24, original=24))
-    world.cfn.declare(STACK_ID, RESOURCE.logical_id, POOL_ARN, "CREATE_COMPLETE")
+    world.cfn.declare(STACK_ID, RESOURCE.logical_id, physical_id, status)
     pools, stacks = world.clients(300, delete=True)
 
     line = withdraw(pools, stacks, RESOURCE, POOL_ARN, restores=True, hours=48)
@@ -364,6 +373,64 @@ def test_a_delete_delivered_again_after_its_resource_was_added_back_does_nothing
     assert "late or repeated delivery: nothing done" in line
     assert world.pool.retention == 48
     assert world.pool.tags == record_of(48, restores=True, prior=24, original=24)
+
+
+def writes_during_the_update(world: World, pools: PoolClient, tags: dict[str, str]) -> None:
+    """A Create or Update of another declaration records these tags while this Delete changes the pool."""
+    update = pools.client.update_media_pipeline_kinesis_video_stream_pool
+    pending = [tags]
+
+    def update_while_another_declares(**request: Any) -> Any:
+        if pending:  # once, with this Delete's first update
+            world.pool.tags = {**world.pool.tags, **pending.pop()}
+        return update(**request)
+
+    pools.client.update_media_pipeline_kinesis_video_stream_pool = update_while_another_declares  # type: ignore[method-assign]
+
+
+def test_a_delete_raises_the_pool_to_a_declaration_changed_while_it_ran(world):
+    # GIVEN this resource (24 h, restore_on_delete) leaving, and OTHER's live 12 h
+    world.holds(24, {**record_of(24, restores=True, prior=6, original=6), **others(12, prior=6)})
+    world.declared_elsewhere()
+    pools, stacks = world.clients(300, delete=True)
+    world.cfn.declare(STACK_ID, RESOURCE.logical_id, POOL_ARN, "DELETE_IN_PROGRESS")
+    # WHEN OTHER's Update to 36 h runs while this Delete sets the pool to OTHER's 12 h
+    writes_during_the_update(world, pools, others(36, prior=6))
+
+    withdraw(pools, stacks, RESOURCE, POOL_ARN, restores=True, hours=24)
+
+    # THEN the changed declaration holds the pool: raised to 36 h
+    assert world.pool.retention == 36
+
+
+def test_a_delete_does_not_raise_the_pool_for_a_declaration_that_its_create_will_refuse(world):
+    # GIVEN this resource (24 h, restore_on_delete) leaving, and OTHER's live 12 h
+    world.holds(24, {**record_of(24, restores=True, prior=6, original=6), **others(12, prior=6)})
+    world.declared_elsewhere()
+    pools, stacks = world.clients(300, delete=True)
+    world.cfn.declare(STACK_ID, RESOURCE.logical_id, POOL_ARN, "DELETE_IN_PROGRESS")
+    # WHEN a third stack's Create records 48 h meanwhile, which OTHER's live 12 h makes it refuse
+    writes_during_the_update(world, pools, record_of(48, resource=THIRD, key=THIRD_KEY, prior=24))
+
+    withdraw(pools, stacks, RESOURCE, POOL_ARN, restores=True, hours=24)
+
+    # THEN the pool stays at what OTHER declares
+    assert world.pool.retention == 12
+
+
+def test_a_delete_raising_the_pool_for_a_new_declaration_records_what_it_set_as_that_ones_prior(world):
+    # GIVEN this resource (24 h, restore_on_delete, original 6 h), the last declaration, leaving
+    world.holds(24, record_of(24, restores=True, prior=6, original=6))
+    pools, stacks = world.clients(300, delete=True)
+    world.cfn.declare(STACK_ID, RESOURCE.logical_id, POOL_ARN, "DELETE_IN_PROGRESS")
+    # WHEN another stack's Create records 48 h (having read 24 h) while this Delete puts back 6 h
+    writes_during_the_update(world, pools, others(48, prior=24))
+
+    withdraw(pools, stacks, RESOURCE, POOL_ARN, restores=True, hours=24)
+
+    # THEN the pool holds the new declaration, whose rollback would put back 6 h, not this one's 24 h
+    assert world.pool.retention == 48
+    assert read_record(world.pool.tags).of(OTHER).prior == 6
 
 
 def test_a_plain_delete_leaves_the_pool_and_forgets_the_record(world):

@@ -647,6 +647,31 @@ def test_a_recent_event_is_acted_on_within_the_time_cloudformation_still_waits(
     assert 100 - index.RESPONSE_MARGIN_SECONDS - 2 < deadlines[0] <= 100 - index.RESPONSE_MARGIN_SECONDS
 
 
+def test_a_rollback_update_denied_in_another_region_answers_success_saying_what_to_set(
+    responses, stubber, stack_api, lambda_context, monkeypatch, caplog
+):
+    monkeypatch.setattr(calls, "ACCESS_DENIED_RETRY_DELAYS", (0.01,) * 4)
+    arn = "arn:aws:chime:eu-central-1:111122223333:media-pipeline-kinesis-video-stream-pool/meeting-audio"
+    expect_own_status(stack_api, "UPDATE_IN_PROGRESS")
+    for _ in range(5):
+        stubber.add_client_error(
+            "list_tags_for_resource", service_error_code="AccessDeniedException", http_status_code=403
+        )
+    expect_status(stack_api, "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = cloudformation_event(
+        "Update", {"PoolIdentifier": arn, "DataRetentionInHours": "48"}, PhysicalResourceId=POOL_ARN
+    )
+
+    run(rollback, lambda_context)
+
+    body = only(responses)
+    assert body["Status"] == "SUCCESS", body.get("Reason")
+    assert body["PhysicalResourceId"] == arn
+    assert f"Update, rollback: pool {arn} NOT put back to 48 h: Access denied to a pool in eu-central-1" in (
+        caplog.text
+    )
+
+
 def test_a_pool_in_another_region_denied_says_to_declare_it_with_pool_arn(
     responses, stubber, lambda_context, monkeypatch
 ):
