@@ -52,6 +52,7 @@ class Known:
     declaration: Declaration
     liveness: Liveness
     why: str = ""
+    being_applied: bool = False  # LIVE, its resource being created or updated now
 
 
 def describe(declaration: Declaration) -> str:
@@ -106,6 +107,39 @@ def plan_apply(pool: str, this: Declaration, others: Sequence[Known], *, rollbac
             continue
         return ApplyPlan(this.hours, _conflict(pool, this, known), forget)
     return ApplyPlan(this.hours, None, forget)
+
+
+def leaving(this: Declaration | None) -> list[Known]:
+    """A Delete's own declaration, as the other declarations' events see it while it runs."""
+    return [] if this is None or this.hours is None else [Known(this, Liveness.LEAVING)]
+
+
+def without_refused(pool: str, others: list[Known], this: Declaration | None) -> list[Known]:
+    """For a Delete: a declaration whose Create or Update is running and will be refused (it conflicts with
+    another one on record) is about to be taken back, so it does not hold the pool: counted as leaving."""
+    kept = []
+    for known in others:
+        declaration = known.declaration
+        if known.being_applied and declaration.hours is not None:
+            rest = [k for k in others if k.declaration.resource != declaration.resource]
+            if plan_apply(pool, declaration, [*rest, *leaving(this)], rollback=False).refusal:
+                known = Known(declaration, Liveness.LEAVING, "its Create or Update will be refused")
+        kept.append(known)
+    return kept
+
+
+def holding_arrivals(pool: str, arrived: Sequence[Declaration], known: Sequence[Known]) -> list[Declaration]:
+    """For a Delete: which declarations written or changed while it ran hold the pool, each as its own
+    Create or Update decides it: one it will refuse (a conflict) is taken back, and must not hold it."""
+    return [
+        d
+        for d in arrived
+        if d.hours is not None
+        and plan_apply(
+            pool, d, [k for k in known if k.declaration.resource != d.resource], rollback=False
+        ).refusal
+        is None
+    ]
 
 
 def _conflict(pool: str, this: Declaration, known: Known) -> str:

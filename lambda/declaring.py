@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from decision import Known, Liveness, plan_apply, plan_release
+from decision import Known, Liveness, holding_arrivals, leaving, plan_apply, plan_release, without_refused
 from declarations import (
     DamagedRecord,
     Declaration,
@@ -241,7 +241,7 @@ def withdraw(
             f"pool {pool_arn}: CloudFormation reports {resource} present with this pool, so this Delete is a "
             "late or repeated delivery: nothing done"
         )
-    others = [stacks.liveness(d, pool_arn) for d in record.others(resource)]
+    others = without_refused(pool_arn, [stacks.liveness(d, pool_arn) for d in record.others(resource)], this)
     rollback = False
     if this is not None:
         answer = stacks.rolling_back(resource.stack_id)
@@ -282,7 +282,7 @@ def withdraw(
             ]
             if arrived:
                 everything = False
-                _raise_for(pools, pool_arn, arrived, record, [*others, *_leaving(this)], plan.hours, settled)
+                _raise_for(pools, pool_arn, arrived, record, [*others, *leaving(this)], plan.hours, settled)
     except PoolNotFound:
         return f"pool {pool_arn} no longer exists: nothing to do"
     except (RetentionError, DamagedRecord) as error:
@@ -305,10 +305,6 @@ def withdraw(
     return f"pool {pool_arn}: {plan.why}"
 
 
-def _leaving(this: Declaration | None) -> list[Known]:
-    return [] if this is None or this.hours is None else [Known(this, Liveness.LEAVING)]
-
-
 def _raise_for(
     pools: PoolApi,
     pool_arn: str,
@@ -318,17 +314,8 @@ def _raise_for(
     hours: int,
     settled: dict[str, Any],
 ) -> None:
-    """Raise the pool a Delete just set to `hours` to the declarations that arrived meanwhile, each as its
-    own Create or Update decides it: one it will refuse (a conflict) is taken back, and must not hold it."""
-    holding = [
-        d
-        for d in arrived
-        if d.hours is not None
-        and plan_apply(
-            pool_arn, d, [k for k in known if k.declaration.resource != d.resource], rollback=False
-        ).refusal
-        is None
-    ]
+    """Raise the pool a Delete just set to `hours` to the declarations that arrived meanwhile and hold it."""
+    holding = holding_arrivals(pool_arn, arrived, known)
     higher = max((d.hours or 0 for d in holding), default=0)
     if higher <= hours:
         return

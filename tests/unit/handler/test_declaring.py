@@ -433,6 +433,26 @@ def test_a_delete_raising_the_pool_for_a_new_declaration_records_what_it_set_as_
     assert read_record(world.pool.tags).of(OTHER).prior == 6
 
 
+def test_a_delete_does_not_hold_the_pool_to_a_declaration_being_created_that_will_be_refused(world):
+    # GIVEN this resource (24 h, restore_on_delete) leaving, OTHER's live 12 h, and a third stack's 48 h
+    # recorded by its Create, running now, which OTHER's 12 h makes it refuse
+    world.holds(
+        24,
+        {
+            **record_of(24, restores=True, prior=6, original=6),
+            **others(12, prior=6),
+            **record_of(48, resource=THIRD, key=THIRD_KEY, prior=24),
+        },
+    )
+    world.declared_elsewhere()
+    world.cfn.declare(THIRD_STACK, THIRD.logical_id, "", "CREATE_IN_PROGRESS")
+
+    world.withdraw(restores=True, hours=24)
+
+    # THEN the pool goes to what OTHER declares, not to the 48 h about to be taken back
+    assert world.pool.retention == 12
+
+
 def test_a_plain_delete_leaves_the_pool_and_forgets_the_record(world):
     world.holds(48, record_of(48, prior=24, original=24))
     world.cfn.statuses[STACK_ID] = "DELETE_IN_PROGRESS"
