@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from kvs_pool_retention.drift.assembly import (
     AssemblyError,
@@ -87,18 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No {RESOURCE_TYPE} resources in {count} of {arguments.app}: nothing to check.")
         return IN_SYNC
     try:
-        import boto3
+        import boto3  # noqa: F401  (the reader's process uses it)
     except ImportError:
         print("The drift check needs boto3: pip install boto3", file=sys.stderr)
         return UNREADABLE
-    clients: dict[str | None, Any] = {}
-
-    def client_for(region: str | None) -> Any:
-        if region not in clients:
-            clients[region] = boto3.client("chime-sdk-media-pipelines", region_name=region)
-        return clients[region]
-
-    findings = check(pools, client_for)
+    findings = check(pools)
     print(table(findings))
     outcomes = {finding.outcome for finding in findings}
     # A drift found is a definite answer; an unreadable pool only makes the answer incomplete.

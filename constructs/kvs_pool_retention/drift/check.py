@@ -1,12 +1,14 @@
-"""Reading each declared pool with the caller's credentials, through the handler's own pool API client,
-and comparing; the findings as a table."""
+"""Reading each declared pool with the caller's credentials, through the handler's own pool API client (in
+a process of its own: reader.py), and comparing; the findings as a table."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import resources
-from types import SimpleNamespace
 from typing import Any
 
 from kvs_pool_retention.drift.assembly import DeclaredPool
@@ -29,28 +31,45 @@ class Finding:
         return IN_SYNC if self.actual_hours == self.pool.hours else DRIFTED
 
 
-def check(pools: list[DeclaredPool], client_for: Any) -> list[Finding]:
-    core = _handler_core()
+def check(pools: list[DeclaredPool]) -> list[Finding]:
+    """Read every readable pool with the caller's credentials (boto3's usual chain), in one child process
+    running the handler's own pool API client (reader.py)."""
+    readable = [pool for pool in pools if not pool.unreadable]
+    answers = _read(readable) if readable else []
+    by_pool = dict(zip((id(pool) for pool in readable), answers, strict=True))
     findings = []
     for pool in pools:
         if pool.unreadable:
             findings.append(Finding(pool, problem=pool.unreadable))
             continue
-        try:
-            reader = core.pool_api.PoolApi(
-                client_for(pool.region), core.calls.Caller(core.calls.Deadline(60))
+        answer = by_pool[id(pool)]
+        if "problem" in answer:
+            problem = str(answer["problem"])
+            findings.append(
+                Finding(pool, problem=_with_account(problem, pool) if answer["about_access"] else problem)
             )
-            configuration = reader.describe(pool.identifier)
-        except (core.errors.PoolNotFound, core.errors.AccessDenied) as error:
-            findings.append(Finding(pool, problem=_with_account(str(error), pool)))
             continue
-        except core.errors.RetentionError as error:
-            findings.append(Finding(pool, problem=str(error)))
-            continue
-        status = str(configuration.get("PoolStatus", ""))
-        # A retention the API leaves out reads as 0 h, the service's default (pool_api.describe).
-        findings.append(Finding(pool, actual_hours=core.pool_api.retention_of(configuration), status=status))
+        findings.append(Finding(pool, actual_hours=int(answer["hours"]), status=str(answer["status"])))
     return findings
+
+
+def _read(pools: list[DeclaredPool]) -> list[dict[str, Any]]:
+    folder = str(resources.files(HANDLER_PACKAGE))
+    path = os.pathsep.join(part for part in (folder, os.environ.get("PYTHONPATH", "")) if part)
+    requests = [{"identifier": pool.identifier, "region": pool.region} for pool in pools]
+    done = subprocess.run(
+        [sys.executable, "-m", "kvs_pool_retention.drift.reader"],
+        input=json.dumps(requests),
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        failure = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return [{"problem": f"The pools could not be read: {failure}", "about_access": False}] * len(pools)
+    answers: list[dict[str, Any]] = json.loads(done.stdout)
+    return answers
 
 
 def _with_account(problem: str, pool: DeclaredPool) -> str:
@@ -59,19 +78,6 @@ def _with_account(problem: str, pool: DeclaredPool) -> str:
     if pool.account is None:
         return problem
     return f"{problem} Declared in account {pool.account}: read it with that account's credentials."
-
-
-def _handler_core() -> SimpleNamespace:
-    """The handler's core, imported as the Lambda runtime imports it: its modules are top-level there and
-    import each other so. Appended to the path, so it shadows nothing of the caller's."""
-    folder = str(resources.files(HANDLER_PACKAGE))
-    if folder not in sys.path:
-        sys.path.append(folder)
-    import calls
-    import errors
-    import pool_api
-
-    return SimpleNamespace(calls=calls, errors=errors, pool_api=pool_api)
 
 
 def table(findings: list[Finding]) -> str:
