@@ -4,6 +4,7 @@ time). What the Caller does with it (retries, deadlines, Reasons) is in test_cal
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from botocore.exceptions import ClientError
@@ -54,35 +55,32 @@ def test_the_gap_after_refusals_grows_with_the_root_of_the_time_since_the_conten
     assert gaps[-1] > pace.first_gap
 
 
-def test_invocations_refused_at_the_same_time_keep_the_same_gap_whatever_their_luck():
+def contend(served_when: Callable[[int], bool]) -> tuple[Pacing, Pacing]:
+    """Two invocations refused together at 0 s, then one request a second each for a minute: the first
+    always refused, the second served in the seconds `served_when` says."""
     clock = FakeClock()
-    unlucky, lucky = pacing(clock), Pacing(clock=clock, rng=random.Random(8))
-    for pace in (unlucky, lucky):
-        pace.started()
-        pace.refused()
-    for second in range(1, 60):
-        clock.now = float(second)
-        unlucky.started()
-        unlucky.refused()
-        lucky.started()
-        lucky.served() if second % 3 == 0 else lucky.refused()  # served once for each two refusals
-
-    assert lucky.faults < unlucky.faults
-    assert lucky.gap == unlucky.gap
-
-
-def test_an_invocation_mostly_served_keeps_a_smaller_gap_than_one_mostly_refused():
-    clock = FakeClock()
-    refused, served = pacing(clock), Pacing(clock=clock, rng=random.Random(8))
-    for pace in (refused, served):
+    refused, other = pacing(clock), Pacing(clock=clock, rng=random.Random(8))
+    for pace in (refused, other):
         pace.started()
         pace.refused()
     for second in range(1, 60):
         clock.now = float(second)
         refused.started()
         refused.refused()
-        served.started()
-        served.refused() if second % 4 == 0 else served.served()  # a small herd: refused now and then
+        other.started()
+        other.served() if served_when(second) else other.refused()
+    return refused, other
+
+
+def test_invocations_refused_at_the_same_time_keep_the_same_gap_whatever_their_luck():
+    unlucky, lucky = contend(lambda second: second % 3 == 0)  # served once for each two refusals
+
+    assert lucky.faults < unlucky.faults
+    assert lucky.gap == unlucky.gap
+
+
+def test_an_invocation_mostly_served_keeps_a_smaller_gap_than_one_mostly_refused():
+    refused, served = contend(lambda second: second % 4 != 0)  # a small herd: refused now and then
 
     assert served.gap < refused.gap / 2
 
