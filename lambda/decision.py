@@ -28,8 +28,8 @@ Standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from declarations import Declaration, Resource
@@ -53,6 +53,7 @@ class Known:
     liveness: Liveness
     why: str = ""
     being_applied: bool = False  # LIVE, its resource being created or updated now
+    creating: bool = False  # LIVE, its resource being created now
 
 
 def describe(declaration: Declaration) -> str:
@@ -140,6 +141,21 @@ def holding_arrivals(pool: str, arrived: Sequence[Declaration], known: Sequence[
         ).refusal
         is None
     ]
+
+
+def rolled_back_to(
+    plan: ReleasePlan, others: Sequence[Known], replan: Callable[[list[Known]], ReleasePlan]
+) -> list[Declaration]:
+    """For a Delete: the declarations whose Creates are running, each with the value to put back when its
+    deployment fails, where that differs from what it recorded: what the Delete would set without them
+    (`replan`), not what each read before the Delete changed the pool."""
+    creating = [k for k in others if k.creating]
+    if not creating or plan.hours is None:
+        return []
+    alone = replan([Known(k.declaration, Liveness.LEAVING) if k.creating else k for k in others]).hours
+    if alone is None or alone == plan.hours:
+        return []
+    return [replace(k.declaration, prior=alone) for k in creating if k.declaration.prior != alone]
 
 
 def _conflict(pool: str, this: Declaration, known: Known) -> str:

@@ -24,7 +24,17 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from decision import Known, Liveness, holding_arrivals, leaving, plan_apply, plan_release, without_refused
+from decision import (
+    Known,
+    Liveness,
+    ReleasePlan,
+    holding_arrivals,
+    leaving,
+    plan_apply,
+    plan_release,
+    rolled_back_to,
+    without_refused,
+)
 from declarations import (
     DamagedRecord,
     Declaration,
@@ -259,19 +269,22 @@ def withdraw(
             this = None
     try:
         pool = wait_until_settled(pools, pool_arn)
-        plan = plan_release(
-            pool_arn,
-            resource,
-            this,
-            others,
-            current=retention_of(pool),
-            original=record.original,
-            rollback=rollback,
-        )
+
+        def release(held: list[Known]) -> ReleasePlan:
+            current, original = retention_of(pool), record.original
+            return plan_release(
+                pool_arn, resource, this, held, current=current, original=original, rollback=rollback
+            )
+
+        plan = release(others)
         if plan.warning:
             logger.warning(plan.warning)
         everything = plan.forget_record
         if plan.hours is not None:
+            # Raised for Creates running now? Their rollbacks put back what this Delete would set without
+            # them: recorded before the change.
+            for creating in rolled_back_to(plan, others, release):
+                pools.tag(pool_arn, declaration_tags(creating))
             settled = set_retention(pools, pool_arn, plan.hours, pool)
             # A declaration written or changed since the record was read (a Create or Update running now)
             # holds the pool too. (0.2.0 slots are never new: a Create writes only declaration tags.)

@@ -453,6 +453,26 @@ def test_a_delete_does_not_hold_the_pool_to_a_declaration_being_created_that_wil
     assert world.pool.retention == 12
 
 
+def test_a_delete_raising_the_pool_for_a_create_running_now_records_the_original_as_its_prior(world):
+    # GIVEN this resource (24 h, restore_on_delete, original 6 h) leaving, and a third stack's Create,
+    # running now, that recorded 48 h with the 24 h it found as its prior
+    world.holds(
+        24,
+        {
+            **record_of(24, restores=True, prior=6, original=6),
+            **record_of(48, resource=THIRD, key=THIRD_KEY, prior=24),
+        },
+    )
+    world.cfn.declare(THIRD_STACK, THIRD.logical_id, "", "CREATE_IN_PROGRESS")
+
+    world.withdraw(restores=True, hours=24)
+
+    # THEN the pool holds the new declaration, and should that Create's deployment fail, its rollback puts
+    # back the original this Delete would have restored, not the 24 h of a declaration gone
+    assert world.pool.retention == 48
+    assert read_record(world.pool.tags).of(THIRD).prior == 6
+
+
 def test_a_plain_delete_leaves_the_pool_and_forgets_the_record(world):
     world.holds(48, record_of(48, prior=24, original=24))
     world.cfn.statuses[STACK_ID] = "DELETE_IN_PROGRESS"
