@@ -28,8 +28,8 @@ Standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 
 from declarations import Declaration, Resource
@@ -53,7 +53,6 @@ class Known:
     liveness: Liveness
     why: str = ""
     being_applied: bool = False  # LIVE, its resource being created or updated now
-    creating: bool = False  # LIVE, its resource being created now
 
 
 def describe(declaration: Declaration) -> str:
@@ -115,14 +114,23 @@ def leaving(this: Declaration | None) -> list[Known]:
     return [] if this is None or this.hours is None else [Known(this, Liveness.LEAVING)]
 
 
-def without_refused(pool: str, others: list[Known], this: Declaration | None) -> list[Known]:
-    """For a Delete: a declaration whose Create or Update is running and will be refused (it conflicts with
-    another one on record) is about to be taken back, so it does not hold the pool: counted as leaving."""
+def without_refused(
+    pool: str, others: list[Known], this: Declaration | None, rolling_back: frozenset[str]
+) -> list[Known]:
+    """For a Delete: a declaration whose Create or Update is running and will be refused, for a conflict
+    with a declaration that is settled (not itself being applied), is about to be taken back, so it does
+    not hold the pool: counted as leaving. A rollback's Update (its stack in `rolling_back`) is never
+    refused."""
+    settled = [k for k in others if not k.being_applied]
     kept = []
     for known in others:
         declaration = known.declaration
-        if known.being_applied and declaration.hours is not None:
-            rest = [k for k in others if k.declaration.resource != declaration.resource]
+        if (
+            known.being_applied
+            and declaration.hours is not None
+            and declaration.resource.stack_id not in rolling_back
+        ):
+            rest = [k for k in settled if k.declaration.resource != declaration.resource]
             if plan_apply(pool, declaration, [*rest, *leaving(this)], rollback=False).refusal:
                 known = Known(declaration, Liveness.LEAVING, "its Create or Update will be refused")
         kept.append(known)
@@ -141,21 +149,6 @@ def holding_arrivals(pool: str, arrived: Sequence[Declaration], known: Sequence[
         ).refusal
         is None
     ]
-
-
-def rolled_back_to(
-    plan: ReleasePlan, others: Sequence[Known], replan: Callable[[list[Known]], ReleasePlan]
-) -> list[Declaration]:
-    """For a Delete: the declarations whose Creates are running, each with the value to put back when its
-    deployment fails, where that differs from what it recorded: what the Delete would set without them
-    (`replan`), not what each read before the Delete changed the pool."""
-    creating = [k for k in others if k.creating]
-    if not creating or plan.hours is None:
-        return []
-    alone = replan([Known(k.declaration, Liveness.LEAVING) if k.creating else k for k in others]).hours
-    if alone is None or alone == plan.hours:
-        return []
-    return [replace(k.declaration, prior=alone) for k in creating if k.declaration.prior != alone]
 
 
 def _conflict(pool: str, this: Declaration, known: Known) -> str:

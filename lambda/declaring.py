@@ -24,17 +24,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from decision import (
-    Known,
-    Liveness,
-    ReleasePlan,
-    holding_arrivals,
-    leaving,
-    plan_apply,
-    plan_release,
-    rolled_back_to,
-    without_refused,
-)
+from decision import Known, Liveness, holding_arrivals, leaving, plan_apply, plan_release, without_refused
 from declarations import (
     DamagedRecord,
     Declaration,
@@ -251,7 +241,10 @@ def withdraw(
             f"pool {pool_arn}: CloudFormation reports {resource} present with this pool, so this Delete is a "
             "late or repeated delivery: nothing done"
         )
-    others = without_refused(pool_arn, [stacks.liveness(d, pool_arn) for d in record.others(resource)], this)
+    others = [stacks.liveness(d, pool_arn) for d in record.others(resource)]
+    applying = {k.declaration.resource.stack_id for k in others if k.being_applied}
+    rolling_back = frozenset(stack for stack in applying if stacks.rolling_back(stack))
+    others = without_refused(pool_arn, others, this, rolling_back)
     rollback = False
     if this is not None:
         answer = stacks.rolling_back(resource.stack_id)
@@ -269,22 +262,19 @@ def withdraw(
             this = None
     try:
         pool = wait_until_settled(pools, pool_arn)
-
-        def release(held: list[Known]) -> ReleasePlan:
-            current, original = retention_of(pool), record.original
-            return plan_release(
-                pool_arn, resource, this, held, current=current, original=original, rollback=rollback
-            )
-
-        plan = release(others)
+        plan = plan_release(
+            pool_arn,
+            resource,
+            this,
+            others,
+            current=retention_of(pool),
+            original=record.original,
+            rollback=rollback,
+        )
         if plan.warning:
             logger.warning(plan.warning)
         everything = plan.forget_record
         if plan.hours is not None:
-            # Raised for Creates running now? Their rollbacks put back what this Delete would set without
-            # them: recorded before the change.
-            for creating in rolled_back_to(plan, others, release):
-                pools.tag(pool_arn, declaration_tags(creating))
             settled = set_retention(pools, pool_arn, plan.hours, pool)
             # A declaration written or changed since the record was read (a Create or Update running now)
             # holds the pool too. (0.2.0 slots are never new: a Create writes only declaration tags.)

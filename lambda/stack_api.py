@@ -78,12 +78,7 @@ class StackApi:
             return Known(declaration, Liveness.GONE)
         if status == "DELETE_IN_PROGRESS":
             return Known(declaration, Liveness.LEAVING)
-        return Known(
-            declaration,
-            Liveness.LIVE,
-            being_applied=status.endswith("_IN_PROGRESS"),
-            creating=status == "CREATE_IN_PROGRESS",
-        )
+        return Known(declaration, Liveness.LIVE, being_applied=status.endswith("_IN_PROGRESS"))
 
     def resource_status(self, resource: Resource) -> str | None:
         """The status CloudFormation gives the event's own resource ("GONE" when it has none); None when it

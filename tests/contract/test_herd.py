@@ -64,9 +64,12 @@ def test_every_resource_of_a_stack_succeeds_against_a_throttled_api_at_a_bounded
     assert statistics.mean(requests.values()) <= REQUESTS_PER_CREATE + 9  # 429s included
     assert max(requests.values()) <= REQUESTS_PER_CREATE + 17
     assert all(pool_api.pools[name].tags for name in names)  # each declaration recorded
-    # No resource far behind the others: the last answer comes soon after the median one.
+    # No resource far behind the others: the last answer comes soon after the median one. (The pacing
+    # trades a longer tail at this size for fewer refusals in large stacks: in simulation the last answer
+    # comes up to about one floor after the median, in real processes a little more; a rule whose unlucky
+    # invocations fall behind leaves two to three floors.)
     answered = sorted(at - done.handed_out_at for at in response_endpoint.arrived_at)
-    assert answered[-1] - statistics.median(answered) <= FLOOR_SECONDS
+    assert answered[-1] - statistics.median(answered) <= 1.5 * FLOOR_SECONDS
 
 
 def test_the_same_event_delivered_twice_together_succeeds_twice_with_one_update(

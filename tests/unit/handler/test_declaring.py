@@ -453,24 +453,37 @@ def test_a_delete_does_not_hold_the_pool_to_a_declaration_being_created_that_wil
     assert world.pool.retention == 12
 
 
-def test_a_delete_raising_the_pool_for_a_create_running_now_records_the_original_as_its_prior(world):
-    # GIVEN this resource (24 h, restore_on_delete, original 6 h) leaving, and a third stack's Create,
-    # running now, that recorded 48 h with the 24 h it found as its prior
+def test_a_delete_holds_the_pool_to_a_rollbacks_update_which_is_never_refused(world):
+    # GIVEN this resource (48 h, restore_on_delete, original 6 h) leaving, and OTHER's stack rolling back
+    # its resource to 24 h (its rollback Update recorded 24 h and, never refused, keeps the pool at 48 h)
+    world.holds(48, {**record_of(48, restores=True, prior=6, original=6), **others(24, prior=6)})
+    world.declared_elsewhere("UPDATE_IN_PROGRESS")
+    world.cfn.statuses[OTHER_STACK] = "UPDATE_ROLLBACK_IN_PROGRESS"
+
+    world.withdraw(restores=True, hours=48)
+
+    # THEN the pool goes to OTHER's 24 h, not to the original under it
+    assert world.pool.retention == 24
+
+
+def test_a_delete_holds_the_pool_to_declarations_being_applied_that_conflict_only_with_each_other(world):
+    # GIVEN this resource (24 h, restore_on_delete, original 6 h) leaving, and two Creates running now,
+    # OTHER's at 24 h and a third stack's at 48 h: at most one of them will be refused, and not known which
     world.holds(
         24,
         {
             **record_of(24, restores=True, prior=6, original=6),
+            **others(24, prior=24),
             **record_of(48, resource=THIRD, key=THIRD_KEY, prior=24),
         },
     )
+    world.declared_elsewhere("CREATE_IN_PROGRESS")
     world.cfn.declare(THIRD_STACK, THIRD.logical_id, "", "CREATE_IN_PROGRESS")
 
     world.withdraw(restores=True, hours=24)
 
-    # THEN the pool holds the new declaration, and should that Create's deployment fail, its rollback puts
-    # back the original this Delete would have restored, not the 24 h of a declaration gone
+    # THEN neither is discounted: the pool is not put back under them
     assert world.pool.retention == 48
-    assert read_record(world.pool.tags).of(THIRD).prior == 6
 
 
 def test_a_plain_delete_leaves_the_pool_and_forgets_the_record(world):
