@@ -258,11 +258,7 @@ def apply_retention(event: dict[str, Any], context: Any, deadline: Deadline) -> 
         # The id of the pool the old properties name, not the event's: when the failed update moved the
         # resource to another pool, the id changing back is what makes CloudFormation send the Delete that
         # undoes that pool's change.
-        return (
-            pools.pool_arn
-            or _declared_arn(declared.pool_identifier, context)
-            or str(event["PhysicalResourceId"])
-        )
+        return pools.pool_arn or declared.pool_arn or str(event["PhysicalResourceId"])
     finally:
         if pools.pool_arn:
             helper.PhysicalResourceId = pools.pool_arn
