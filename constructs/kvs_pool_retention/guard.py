@@ -67,7 +67,7 @@ from kvs_pool_retention.handler.retention_rules import (
     UPDATE_POOL,
     pool_arn,
 )
-from kvs_pool_retention.handler_asset import handler_asset_path
+from kvs_pool_retention.handler_asset import handler_code
 from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc, function_role
 from kvs_pool_retention.provider import stack_key_of
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
@@ -180,7 +180,7 @@ class RetentionGuard(Construct):
             security_groups=security_groups,
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="guard.handler",
-            code=lambda_.Code.from_asset(handler_asset_path()),  # the handler's asset: one asset
+            code=handler_code(),  # the handler's asset: one asset
             timeout=GUARD_TIMEOUT,
             memory_size=256,
             role=self.role,
@@ -283,7 +283,7 @@ class RetentionGuard(Construct):
         )
         cfn = policy.node.default_child
         assert isinstance(cfn, iam.CfnPolicy)
-        review.acknowledge_wildcards(cfn, [pools], guard_review.TAG_PINNED_REASON)
+        review.acknowledge_wildcards(cfn, ([pools], guard_review.TAG_PINNED_REASON))
         return policy
 
     def plan_pattern(self, stack: Stack) -> None:

@@ -126,7 +126,7 @@ def attach_to_vpc(scope: Construct, role: iam.Role, options: HandlerOptions) -> 
     role.add_to_policy(iam.PolicyStatement(actions=list(NETWORK_INTERFACE_WRITES), resources=[ec2_resources]))
     policy = role.node.find_child("DefaultPolicy").node.default_child
     assert isinstance(policy, iam.CfnPolicy)
-    review.acknowledge_wildcards(policy, ["*", ec2_resources], review.NETWORK_INTERFACES)
+    review.acknowledge_wildcards(policy, (["*", ec2_resources], review.NETWORK_INTERFACES))
     if options.security_groups:
         return list(options.security_groups)
     group = ec2.SecurityGroup(

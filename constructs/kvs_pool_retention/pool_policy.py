@@ -8,6 +8,7 @@ policies. The policies are children of the provider, at the construct ids deploy
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, TypeGuard, TypeVar
@@ -75,8 +76,11 @@ class PoolPolicy:
             roles=[role.role_name],
             policy_document=Lazy.uncached_any(_RenderWhenWritten(self)),
         )
-        review.acknowledge_wildcards(self.inline, [self.recorded_pools], review.RECORDED_POOLS)
-        review.acknowledge_wildcards(self.inline, [self.declaring_stacks], review.DECLARING_STACKS)
+        review.acknowledge_wildcards(
+            self.inline,
+            ([self.recorded_pools], review.RECORDED_POOLS),
+            ([self.declaring_stacks], review.DECLARING_STACKS),
+        )
         # Every retention resource references the function, so this one dependency makes each of them wait
         # for its pool's grant, in Creates and Updates alike.
         function.node.add_dependency(self.inline)
@@ -135,8 +139,12 @@ class PoolPolicy:
             return
         stack = Stack.of(self._scope)
         others = _RoleSurroundings.read(stack, self._role, self.inline, self.managed)
-        fixed = grant_plan.document_chars(stack.resolve(self._document([], with_fixed=True)))
-        managed_structure = grant_plan.document_chars(stack.resolve(self._document([], with_fixed=False)))
+        fixed, managed_structure = (
+            grant_plan.document_chars(document)
+            for document in stack.resolve(
+                [self._document([], with_fixed=True), self._document([], with_fixed=False)]
+            )
+        )
         planned = grant_plan.plan(
             self._grants,
             inline_budget=grant_plan.INLINE_POLICY_CHARS - others.inline_chars - fixed,
@@ -165,7 +173,7 @@ class PoolPolicy:
         if self.widen_because is not None:
             return
         self.widen_because = why
-        review.acknowledge_wildcards(self.inline, [self.arn("*")], review.all_pools_in_region(why))
+        review.acknowledge_wildcards(self.inline, ([self.arn("*")], review.all_pools_in_region(why)))
 
     def render(self) -> dict[str, Any]:
         """The inline policy, as the template is written (after every instance has added its pool)."""
@@ -197,7 +205,7 @@ class PoolPolicy:
                     "Effect": "Allow",
                     "Action": list(POOL_ACTIONS),
                     "Resource": self.recorded_pools,
-                    "Condition": {"StringEquals": {anchor: Aws.STACK_ID}, **ONLY_RECORD_TAGS},
+                    "Condition": {"StringEquals": {anchor: _stack_id()}, **ONLY_RECORD_TAGS},
                 },
                 {
                     # Whether another declaration of a pool is live, whether its stack is mid-operation, and
@@ -259,8 +267,15 @@ class _PlanWhenSynthesized:
         self._owner, self._policy = owner, policy
 
     def visit(self, node: IConstruct) -> None:
+        # On the provider, before the aspects visit its children (cdk-nag's reads the policies as planned).
         if node is self._owner:
             self._policy.plan()
+
+
+@functools.cache
+def _stack_id() -> str:
+    """The stack id's token (the same string in every stack), read from aws-cdk-lib once."""
+    return str(Aws.STACK_ID)
 
 
 @jsii.implements(IAnyProducer)

@@ -9,14 +9,14 @@ group) configure that function in place (handler_options); the pools it may touc
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, Tags, Token
+from aws_cdk import Duration, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from kvs_pool_retention import review
 from kvs_pool_retention.handler.retention_rules import COMPONENT_TAG, stack_key
-from kvs_pool_retention.handler_asset import handler_asset_path
+from kvs_pool_retention.handler_asset import handler_code
 from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc, function_role
 from kvs_pool_retention.pool_policy import PoolPolicy, StackPlace
 
@@ -43,8 +43,9 @@ class RetentionProvider(Construct):
     def of(cls, stack: Stack, options: HandlerOptions | None, requester: Construct) -> RetentionProvider:
         """The stack's provider, created with `options` (or the defaults) by the first to ask; a later
         request for other options fails, naming who set them."""
-        # Kept on the stack object too: one lookup per instance fewer, each a round trip to Node.
-        provider = getattr(stack, "_kvs_pool_retention_provider", None) or stack.node.try_find_child(cls.ID)
+        # Kept on the stack's Python object, which jsii keeps one per stack: no lookup, each a round trip to
+        # Node (a construct already at this id fails the creation, naming it).
+        provider = getattr(stack, "_kvs_pool_retention_provider", None)
         if provider is None:
             provider = cls(stack, options or HandlerOptions(), requester)
             stack._kvs_pool_retention_provider = provider  # type: ignore[attr-defined]
@@ -53,7 +54,8 @@ class RetentionProvider(Construct):
         if options is not None and not options.same_as(provider.options, stack):
             raise ValueError(
                 f"{requester.node.path} asks for handler options ({options.names()}) other than those "
-                f"{provider.options_set_by} set for the stack's handler ({provider.options.names()}). A "
+                f"{provider.options_set_by.node.path} set for the stack's handler "
+                f"({provider.options.names()}). A "
                 "custom resource's ServiceToken cannot change, so every retention resource in a stack shares "
                 "one handler: set its options once, with KinesisVideoStreamPoolRetention.configure_handler"
                 "(stack, ...) before declaring retention resources, or pass the same options to every "
@@ -64,10 +66,10 @@ class RetentionProvider(Construct):
     def __init__(self, stack: Stack, options: HandlerOptions, requester: Construct) -> None:
         super().__init__(stack, self.ID)
         self.options = options
-        self.options_set_by = requester.node.path
+        self.options_set_by = requester  # its path is read only for an error message
         self.stack_path = stack.node.path
         account, region = stack.account, stack.region
-        env_known = not (Token.is_unresolved(account) or Token.is_unresolved(region))
+        env_known = not (is_token(account) or is_token(region))
         self.place = StackPlace(stack.partition, account, region, env_known, stack_key_of(stack, env_known))
 
         self.log_group = options.log_group or logs.LogGroup(
@@ -83,14 +85,15 @@ class RetentionProvider(Construct):
             security_groups=security_groups,
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
-            code=lambda_.Code.from_asset(handler_asset_path()),
+            code=handler_code(),
             timeout=HANDLER_TIMEOUT,
             memory_size=256,
             role=self.role,
             log_group=self.log_group,
             description=review.FUNCTION_DESCRIPTION,
+            max_event_age=MAX_EVENT_AGE,
+            retry_attempts=RETRY_ATTEMPTS,
         )
-        self.function.configure_async_invoke(max_event_age=MAX_EVENT_AGE, retry_attempts=RETRY_ATTEMPTS)
         # A name a permissions boundary or an SCP can match (README, Security).
         Tags.of(self.function).add(COMPONENT_TAG, "handler")
         review.explain_to_checkov(self.function, review.HANDLER_CHECKOV_SKIPS)
@@ -122,3 +125,9 @@ def stack_key_of(stack: Stack, env_known: bool) -> str:
     if top is not stack:
         known.append(stack.node.path)
     return str(stack_key(*(str(part) for part in known)))
+
+
+def is_token(value: str) -> bool:
+    """Token.is_unresolved for a string, without the round trip to Node: CDK encodes a string token as
+    `${Token[...]}` inside the string."""
+    return "${Token[" in value

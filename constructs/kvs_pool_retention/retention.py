@@ -25,7 +25,7 @@ from kvs_pool_retention.handler.retention_rules import (
 )
 from kvs_pool_retention.handler_options import HandlerOptions
 from kvs_pool_retention.pool_claims import PoolClaims
-from kvs_pool_retention.provider import SERVICE_TIMEOUT, RetentionProvider
+from kvs_pool_retention.provider import SERVICE_TIMEOUT, RetentionProvider, is_token
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ class KinesisVideoStreamPoolRetention(Construct):
 
     def _declare(self, prop: str, identifier: str, provider: RetentionProvider, claims: PoolClaims) -> None:
         """Check the pool's identifier, claim the pool in the app and grant it to the handler."""
-        if _is_token(identifier):
+        if is_token(identifier):
             if prop == "pool_identifier":
                 provider.pool_policy.grant_any_pool()
             elif prop == "pool_name":
@@ -201,12 +201,6 @@ class KinesisVideoStreamPoolRetention(Construct):
             f"{prop}: pool {pool.name} (account {account}, region {region})",
         )
         provider.pool_policy.grant_literal(pool)
-
-
-def _is_token(value: str) -> bool:
-    """Token.is_unresolved for a string, without the round trip to Node: CDK encodes a string token as
-    `${Token[...]}` inside the string."""
-    return "${Token[" in value
 
 
 def _check_identifier(prop: str, value: str) -> PoolIdentity:

@@ -44,17 +44,20 @@ def all_pools_in_region(why: str) -> str:
     )
 
 
-def acknowledge_wildcards(policy: iam.CfnPolicy, resources: list[str], reason: str) -> None:
-    """Acknowledge cdk-nag's AwsSolutions-IAM5 finding for each of a policy's wildcard resources, with
-    why; cdk-nag 2.x reads the same from template metadata, which names the same resources."""
+def acknowledge_wildcards(policy: iam.CfnPolicy, *findings: tuple[list[str], str]) -> None:
+    """Acknowledge cdk-nag's AwsSolutions-IAM5 finding for each wildcard resource of a policy, with why
+    (each finding: the resources and the reason); cdk-nag 2.x reads the same from template metadata, which
+    names the same resources. Each call into aws-cdk-lib is a round trip to Node: all findings at once."""
     stack = Stack.of(policy)
-    findings = [f"Resource::{_nag_notation(stack.resolve(resource))}" for resource in resources]
-    for finding in findings:
-        Validations.of(policy).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))
+    resolved = stack.resolve([resource for resources, _ in findings for resource in resources])
     suppressions = policy.get_metadata("cdk_nag") or {"rules_to_suppress": []}
-    suppressions["rules_to_suppress"].append(
-        {"id": "AwsSolutions-IAM5", "reason": reason, "applies_to": findings}
-    )
+    acknowledgments = []
+    for resources, reason in findings:
+        named = [f"Resource::{_nag_notation(resolved.pop(0))}" for _ in resources]
+        acknowledgments += [Acknowledgment(id=f"AwsSolutions-IAM5[{name}]", reason=reason) for name in named]
+        suppression = {"id": "AwsSolutions-IAM5", "reason": reason, "applies_to": named}
+        suppressions["rules_to_suppress"].append(suppression)
+    Validations.of(policy).acknowledge(*acknowledgments)
     policy.add_metadata("cdk_nag", suppressions)
 
 
