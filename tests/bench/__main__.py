@@ -89,6 +89,40 @@ def measure_synth(count: int, workdir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+# Where the first synth's time goes at one pool: each kind adds a layer to the one before (synth_stack).
+ANATOMY = ("aws-custom-resource", "function", "function-resources", "ours")
+ANATOMY_REPEATS = 9
+
+
+def measure_anatomy(workdir: Path) -> dict[str, Any]:
+    """The layers' first synth at one pool, medians of interleaved runs, with aws-cdk-lib's template
+    validation off (CDK_VALIDATION=false): it costs every kind the same second, and most of the spread."""
+    runs: dict[str, list[float]] = {kind: [] for kind in ANATOMY}
+    for repeat in range(ANATOMY_REPEATS):
+        for kind in ANATOMY:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.bench.synth_stack",
+                    kind,
+                    "1",
+                    str(workdir / f"{kind}-{repeat}"),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "CDK_VALIDATION": "false"},
+            )
+            runs[kind].append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+    layers = [
+        {"kind": kind, "synth_seconds": statistics.median(seconds), "min": min(seconds), "max": max(seconds)}
+        for kind, seconds in runs.items()
+    ]
+    return {"runs": ANATOMY_REPEATS, "layers": layers}
+
+
 def template_figures(template: dict[str, Any]) -> dict[str, Any]:
     resources = template.get("Resources", {})
     roles = [name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Role"]
@@ -381,11 +415,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kvs-bench-") as scratch:
         workdir = Path(scratch)
         synth_rows = [row for count in COUNTS for row in measure_synth(count, workdir)]
+        anatomy = measure_anatomy(workdir)
         handler = measure_handler(workdir)
     simulation = measure_simulation()
     results = {
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "synth": synth_rows,
+        "synth_anatomy": anatomy,
         "handler": handler,
         "simulation": simulation,
         "bench_seconds": time.monotonic() - started,
