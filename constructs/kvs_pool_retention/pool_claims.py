@@ -1,8 +1,7 @@
 """Which construct manages which pool in an app: two would fight over one pool's retention.
 
-Kept on the app's root object, so that it lives and dies with the app (a module-level registry keyed by
-constructs would be global state: jsii keeps every construct alive). jsii gives one Python object per
-construct, so an attribute on it is found again from any stack of the app without a call to Node.
+Kept in the construct tree, on the app's root, so that it lives and dies with the app (a module-level
+registry keyed by constructs would be global state: jsii keeps every construct alive).
 """
 
 from __future__ import annotations
@@ -10,20 +9,22 @@ from __future__ import annotations
 from constructs import Construct, IConstruct
 
 
-class PoolClaims:
+class PoolClaims(Construct):
+    ID = "KvsPoolRetentionClaims"
+
     @classmethod
     def of(cls, stack: IConstruct) -> PoolClaims:
-        """The app's claims, found from a stack (and kept on it: each lookup is a round trip to Node)."""
+        """The app's claims, found from a stack (and kept on it: lookups are round trips to Node)."""
         claims = getattr(stack, "_kvs_pool_claims", None)
         if claims is None:
             root = stack.node.root
-            claims = getattr(root, "_kvs_pool_claims", None) or cls()
-            root._kvs_pool_claims = claims  # type: ignore[attr-defined]
+            claims = root.node.try_find_child(cls.ID) or cls(root)
             stack._kvs_pool_claims = claims  # type: ignore[attr-defined]
         assert isinstance(claims, PoolClaims)
         return claims
 
-    def __init__(self) -> None:
+    def __init__(self, root: IConstruct) -> None:
+        super().__init__(root, self.ID)  # type: ignore[arg-type]
         self._claims: dict[tuple[str, ...], Construct] = {}
 
     def claim(self, pool: tuple[str, ...], claimant: Construct, shown: str) -> None:

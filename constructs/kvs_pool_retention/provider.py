@@ -43,9 +43,9 @@ class RetentionProvider(Construct):
     def of(cls, stack: Stack, options: HandlerOptions | None, requester: Construct) -> RetentionProvider:
         """The stack's provider, created with `options` (or the defaults) by the first to ask; a later
         request for other options fails, naming who set them."""
-        # Kept on the stack's Python object, which jsii keeps one per stack: no lookup, each a round trip to
-        # Node (a construct already at this id fails the creation, naming it).
-        provider = getattr(stack, "_kvs_pool_retention_provider", None)
+        # Kept on the stack object too: one lookup per instance fewer, each a round trip to Node. Only the
+        # tree is sure: jsii gives a stack created on Node's side a new Python object each time.
+        provider = getattr(stack, "_kvs_pool_retention_provider", None) or stack.node.try_find_child(cls.ID)
         if provider is None:
             provider = cls(stack, options or HandlerOptions(), requester)
             stack._kvs_pool_retention_provider = provider  # type: ignore[attr-defined]
