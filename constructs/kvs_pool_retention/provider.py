@@ -91,9 +91,8 @@ class RetentionProvider(Construct):
             role=self.role,
             log_group=self.log_group,
             description=review.FUNCTION_DESCRIPTION,
-            max_event_age=MAX_EVENT_AGE,
-            retry_attempts=RETRY_ATTEMPTS,
         )
+        self.function.configure_async_invoke(max_event_age=MAX_EVENT_AGE, retry_attempts=RETRY_ATTEMPTS)
         # A name a permissions boundary or an SCP can match (README, Security).
         Tags.of(self.function).add(COMPONENT_TAG, "handler")
         review.explain_to_checkov(self.function, review.HANDLER_CHECKOV_SKIPS)

@@ -218,8 +218,9 @@ def render(results: dict[str, Any], limits: dict[str, int]) -> str:
 ANATOMY_LAYERS = {
     "aws-custom-resource": "AwsCustomResource, as above",
     "function": "a Lambda-backed custom resource built from Python with this library's handler asset",
-    "function-resources": "that, with what AwsCustomResource does not make: the function's own role, its log "
-    "group (a year's retention), its async-invoke settings (2 retries, 15 minutes), the pool policy",
+    "function-resources": "that, with what AwsCustomResource does not make: a log group (a year's retention), "
+    "async-invoke settings (2 retries, 15 minutes), a second inline policy, and a role built apart from the "
+    "function instead of CDK's default one",
     "ours": "KinesisVideoStreamPoolRetention: that, with the grant plan (an aspect and a walk of the stack at "
     "synth), the review metadata and the handler's tag",
 }

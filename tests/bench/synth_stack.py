@@ -3,8 +3,8 @@
 KIND is `ours` (KinesisVideoStreamPoolRetention) or `aws-custom-resource` (CDK's AwsCustomResource calling
 UpdateMediaPipelineKinesisVideoStreamPool as its documentation shows, with install_latest_aws_sdk=False);
 for where our time goes, `function` (a Lambda-backed custom resource built from Python with our handler
-asset, nothing else) and `function-resources` (that, with the resources AwsCustomResource does not make:
-the function's own role, its log group, its async-invoke settings, a second inline policy).
+asset, nothing else) and `function-resources` (that, with what AwsCustomResource does not make: a log
+group, async-invoke settings, a second inline policy, and a role built apart instead of CDK's default).
 Prints, as JSON, the wall time of building the app and synthesizing it (imports excluded) twice in one
 process: `seconds` for the first (what one `cdk synth` costs), `warm_seconds` for a second, identical app,
 once Node has compiled aws-cdk-lib's code paths and loaded its lazily loaded modules.
