@@ -34,14 +34,12 @@ from aws_cdk import (
     Duration,
     IAspect,
     Stack,
-    Tags,
     Token,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
@@ -49,7 +47,6 @@ from constructs import Construct, IConstruct
 from kvs_pool_retention import guard_review, review
 from kvs_pool_retention.guard_pattern import pool_event_pattern
 from kvs_pool_retention.handler.retention_rules import (
-    COMPONENT_TAG,
     DESCRIBE_STACKS,
     GUARD_ALLOW_LOWERING_ENV,
     GUARD_ENFORCE_ENV,
@@ -67,8 +64,12 @@ from kvs_pool_retention.handler.retention_rules import (
     UPDATE_POOL,
     pool_arn,
 )
-from kvs_pool_retention.handler_asset import handler_code
-from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc, function_role
+from kvs_pool_retention.handler_options import (
+    FunctionSpec,
+    HandlerOptions,
+    function_role,
+    placed_function,
+)
 from kvs_pool_retention.provider import stack_key_of
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
@@ -81,6 +82,15 @@ EVENT_RETRY_ATTEMPTS = 4
 EVENT_MAX_AGE = Duration.hours(1)
 FUNCTION_RETRY_ATTEMPTS = 1
 ALARM_EVALUATION_PERIODS = 3  # of 60 s, one breaching point enough
+GUARD_FUNCTION = FunctionSpec(
+    component="guard",
+    handler="guard.handler",
+    timeout=GUARD_TIMEOUT,
+    description=guard_review.FUNCTION_DESCRIPTION,
+    checkov_skips=guard_review.CHECKOV_SKIPS,
+    max_event_age=EVENT_MAX_AGE,
+    retry_attempts=FUNCTION_RETRY_ATTEMPTS,
+)
 
 
 @dataclass(frozen=True)
@@ -171,21 +181,13 @@ class RetentionGuard(Construct):
         )
         self.role = function_role(self, self.log_group, guard_review.ROLE_DESCRIPTION)
         self.policy = self._pool_policy(stack)
-        security_groups = attach_to_vpc(self, self.role, placement) if placement.vpc is not None else None
-        self.function = lambda_.Function(
+        self.function = placed_function(
             self,
             "Function",
-            vpc=placement.vpc,
-            vpc_subnets=placement.vpc_subnets,
-            security_groups=security_groups,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="guard.handler",
-            code=handler_code(),  # the handler's asset: one asset
-            timeout=GUARD_TIMEOUT,
-            memory_size=256,
-            role=self.role,
-            log_group=self.log_group,
-            description=guard_review.FUNCTION_DESCRIPTION,
+            GUARD_FUNCTION,
+            placement,
+            self.role,
+            self.log_group,
             dead_letter_queue=self.dead_letters,
             environment={
                 GUARD_STACK_KEY_ENV: self.stack_key,
@@ -197,11 +199,6 @@ class RetentionGuard(Construct):
             },
         )
         self.function.node.add_dependency(self.policy)
-        self.function.configure_async_invoke(
-            max_event_age=EVENT_MAX_AGE, retry_attempts=FUNCTION_RETRY_ATTEMPTS
-        )
-        Tags.of(self.function).add(COMPONENT_TAG, "guard")
-        review.explain_to_checkov(self.function, guard_review.CHECKOV_SKIPS)
         target = {
             "dead_letter_queue": self.dead_letters,
             "retry_attempts": EVENT_RETRY_ATTEMPTS,

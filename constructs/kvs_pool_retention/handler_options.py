@@ -1,6 +1,6 @@
-"""Where the stack's handler runs and logs (`configure_handler`'s options), and the network a VPC implies:
-a security group that only reaches out on HTTPS, and the role's permissions for Lambda's network
-interfaces."""
+"""Where the stack's functions run and log (`configure_handler`'s and `configure_guard`'s options), the
+network a VPC implies (a security group that only reaches out on HTTPS, and the role's permissions for
+Lambda's network interfaces), and the function both the handler and the guard are built as."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack, Tags
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from kvs_pool_retention import review
+from kvs_pool_retention.handler.retention_rules import COMPONENT_TAG
+from kvs_pool_retention.handler_asset import handler_code
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ec2 as ec2
@@ -99,6 +102,54 @@ class HandlerOptions:
             if value
         ]
         return ", ".join(given) or "no options"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What tells the handler's function and the guard's apart; the rest they share."""
+
+    component: str  # the value of the component tag (README, Security)
+    handler: str
+    timeout: Duration
+    description: str
+    checkov_skips: dict[str, str]
+    max_event_age: Duration
+    retry_attempts: int
+
+
+def placed_function(
+    scope: Construct,
+    construct_id: str,
+    spec: FunctionSpec,
+    options: HandlerOptions,
+    role: iam.Role,
+    log_group: logs.ILogGroup,
+    **props: Any,
+) -> lambda_.Function:
+    """A function of the handler asset (one asset for both), with its own role and log group, placed as
+    `options` say, tagged with its component and explained to checkov."""
+    security_groups = attach_to_vpc(scope, role, options) if options.vpc is not None else None
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        vpc=options.vpc,
+        vpc_subnets=options.vpc_subnets,
+        security_groups=security_groups,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler=spec.handler,
+        code=handler_code(),
+        timeout=spec.timeout,
+        memory_size=256,
+        role=role,
+        log_group=log_group,
+        description=spec.description,
+        **props,
+    )
+    function.configure_async_invoke(max_event_age=spec.max_event_age, retry_attempts=spec.retry_attempts)
+    # A name a permissions boundary or an SCP can match (README, Security).
+    Tags.of(function).add(COMPONENT_TAG, spec.component)
+    review.explain_to_checkov(function, spec.checkov_skips)
+    return function
 
 
 def function_role(scope: Construct, log_group: logs.ILogGroup, description: str) -> iam.Role:

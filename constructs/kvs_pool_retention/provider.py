@@ -9,15 +9,13 @@ group) configure that function in place (handler_options); the pools it may touc
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, Tags
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from kvs_pool_retention import review
-from kvs_pool_retention.handler.retention_rules import COMPONENT_TAG, stack_key
-from kvs_pool_retention.handler_asset import handler_code
-from kvs_pool_retention.handler_options import HandlerOptions, attach_to_vpc, function_role
+from kvs_pool_retention.handler.retention_rules import stack_key
+from kvs_pool_retention.handler_options import FunctionSpec, HandlerOptions, function_role, placed_function
 from kvs_pool_retention.pool_policy import PoolPolicy, StackPlace
 
 HANDLER_TIMEOUT = Duration.minutes(10)
@@ -32,6 +30,15 @@ SERVICE_TIMEOUT = Duration.minutes(15)
 # and it is the only way an answer still reaches CloudFormation after such a crash.
 MAX_EVENT_AGE = SERVICE_TIMEOUT
 RETRY_ATTEMPTS = 2
+HANDLER = FunctionSpec(
+    component="handler",
+    handler="index.handler",
+    timeout=HANDLER_TIMEOUT,
+    description=review.FUNCTION_DESCRIPTION,
+    checkov_skips=review.HANDLER_CHECKOV_SKIPS,
+    max_event_age=MAX_EVENT_AGE,
+    retry_attempts=RETRY_ATTEMPTS,
+)
 
 
 class RetentionProvider(Construct):
@@ -76,26 +83,7 @@ class RetentionProvider(Construct):
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR
         )
         self.role = function_role(self, self.log_group, review.ROLE_DESCRIPTION)
-        security_groups = attach_to_vpc(self, self.role, options) if options.vpc is not None else None
-        self.function = lambda_.Function(
-            self,
-            "Handler",
-            vpc=options.vpc,
-            vpc_subnets=options.vpc_subnets,
-            security_groups=security_groups,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=handler_code(),
-            timeout=HANDLER_TIMEOUT,
-            memory_size=256,
-            role=self.role,
-            log_group=self.log_group,
-            description=review.FUNCTION_DESCRIPTION,
-        )
-        self.function.configure_async_invoke(max_event_age=MAX_EVENT_AGE, retry_attempts=RETRY_ATTEMPTS)
-        # A name a permissions boundary or an SCP can match (README, Security).
-        Tags.of(self.function).add(COMPONENT_TAG, "handler")
-        review.explain_to_checkov(self.function, review.HANDLER_CHECKOV_SKIPS)
+        self.function = placed_function(self, "Handler", HANDLER, options, self.role, self.log_group)
         self.pool_policy = PoolPolicy(self, self.role, self.function, self.place)
         self.service_token = self.function.function_arn
 
