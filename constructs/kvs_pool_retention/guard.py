@@ -34,7 +34,6 @@ from aws_cdk import (
     Duration,
     IAspect,
     Stack,
-    Token,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -70,7 +69,7 @@ from kvs_pool_retention.handler_options import (
     function_role,
     placed_function,
 )
-from kvs_pool_retention.provider import stack_key_of
+from kvs_pool_retention.provider import is_token, stack_key_of
 from kvs_pool_retention.resource_type import RESOURCE_TYPE
 
 GUARD_TIMEOUT = Duration.minutes(15)  # a sweep of hundreds of pools, paced, within one invocation
@@ -160,7 +159,7 @@ class RetentionGuard(Construct):
     def __init__(self, stack: Stack, options: GuardOptions) -> None:
         super().__init__(stack, self.ID)
         self.options = options
-        env_known = not (Token.is_unresolved(stack.account) or Token.is_unresolved(stack.region))
+        env_known = not (is_token(stack.account) or is_token(stack.region))
         self.stack_key = stack_key_of(stack, env_known)
         placement = options.placement
         self.log_group = placement.log_group or logs.LogGroup(
@@ -299,17 +298,15 @@ class RetentionGuard(Construct):
             if isinstance(identifier, str) and identifier.startswith("arn:"):
                 arns.append(identifier)
                 region = identifier.split(":")[3]
-                if Token.is_unresolved(stack.region) or region != stack.region:
+                if is_token(stack.region) or region != stack.region:
                     elsewhere.append(identifier)
-            elif isinstance(identifier, str) and "${Token[" not in identifier:
+            elif isinstance(identifier, str) and not is_token(identifier):
                 arns.append(pool_arn(stack.partition, stack.region, stack.account, identifier))
             else:  # known at deploy time only: the ARN the resource answers
                 arns.append(resource.get_att("PoolArn").to_string())  # type: ignore[attr-defined]
         self.pool_events.add_event_pattern(**pool_event_pattern(stack, arns))
         if elsewhere:
-            guard_review.say_other_region(
-                self, sorted(elsewhere), region_known=not Token.is_unresolved(stack.region)
-            )
+            guard_review.say_other_region(self, sorted(elsewhere), region_known=not is_token(stack.region))
         nested = sorted({Stack.of(node).node.path for node in declaring if Stack.of(node) is not stack})
         if nested:
             guard_review.say_nested_stacks(self, nested)

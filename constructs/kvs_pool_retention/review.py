@@ -49,11 +49,11 @@ def acknowledge_wildcards(policy: iam.CfnPolicy, *findings: tuple[list[str], str
     (each finding: the resources and the reason); cdk-nag 2.x reads the same from template metadata, which
     names the same resources. Each call into aws-cdk-lib is a round trip to Node: all findings at once."""
     stack = Stack.of(policy)
-    resolved = stack.resolve([resource for resources, _ in findings for resource in resources])
+    resolved = iter(stack.resolve([resource for resources, _ in findings for resource in resources]))
     suppressions = policy.get_metadata("cdk_nag") or {"rules_to_suppress": []}
     acknowledgments = []
     for resources, reason in findings:
-        named = [f"Resource::{_nag_notation(resolved.pop(0))}" for _ in resources]
+        named = [f"Resource::{_nag_notation(next(resolved))}" for _ in resources]
         acknowledgments += [Acknowledgment(id=f"AwsSolutions-IAM5[{name}]", reason=reason) for name in named]
         suppression = {"id": "AwsSolutions-IAM5", "reason": reason, "applies_to": named}
         suppressions["rules_to_suppress"].append(suppression)
